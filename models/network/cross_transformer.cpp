@@ -1,0 +1,172 @@
+#include "network/cross_transformer.h"
+
+#include "network/positional_embedding.h"
+
+#include <ATen/ATen.h>
+
+#include <cmath>
+
+namespace demucs {
+
+MultiheadAttention MultiheadAttention::load(WeightStore& weights, const std::string& prefix, int64_t dim,
+                                            int64_t heads) {
+  MultiheadAttention mha;
+  mha.heads_ = heads;
+  mha.in_weight_ = weights.take(prefix + ".in_proj_weight", {3 * dim, dim});
+  mha.in_bias_ = weights.take(prefix + ".in_proj_bias", {3 * dim});
+  mha.out_weight_ = weights.take(prefix + ".out_proj.weight", {dim, dim});
+  mha.out_bias_ = weights.take(prefix + ".out_proj.bias", {dim});
+  return mha;
+}
+
+at::Tensor MultiheadAttention::operator()(const at::Tensor& query, const at::Tensor& key_value) const {
+  const int64_t batch = query.size(0), nq = query.size(1), nk = key_value.size(1), dim = query.size(2);
+  const int64_t head_dim = dim / heads_;
+  const auto w = in_weight_.chunk(3, 0);
+  const auto b = in_bias_.chunk(3, 0);
+  const auto split_heads = [&](const at::Tensor& t, int64_t n) {
+    return t.view({batch, n, heads_, head_dim}).transpose(1, 2);  // (B, H, N, D)
+  };
+  const at::Tensor q = split_heads(at::linear(query, w[0], b[0]), nq) / std::sqrt(static_cast<double>(head_dim));
+  const at::Tensor k = split_heads(at::linear(key_value, w[1], b[1]), nk);
+  const at::Tensor v = split_heads(at::linear(key_value, w[2], b[2]), nk);
+  const at::Tensor attention = at::softmax(at::matmul(q, k.transpose(-2, -1)), -1);
+  const at::Tensor mixed = at::matmul(attention, v).transpose(1, 2).reshape({batch, nq, dim});
+  return at::linear(mixed, out_weight_, out_bias_);
+}
+
+TokenNorm TokenNorm::load(WeightStore& weights, const std::string& prefix, Kind kind, int64_t dim) {
+  TokenNorm norm;
+  norm.kind_ = kind;
+  if (kind == Kind::Layer) {
+    norm.layer_ = LayerNorm::load(weights, prefix, dim);
+  } else if (kind == Kind::Group) {
+    norm.group_ = ChannelLastGroupNorm::load(weights, prefix, 1, dim);
+  }
+  return norm;
+}
+
+at::Tensor TokenNorm::operator()(const at::Tensor& x) const {
+  switch (kind_) {
+    case Kind::Layer:
+      return layer_(x);
+    case Kind::Group:
+      return group_(x);
+    case Kind::Identity:
+      break;
+  }
+  return x;
+}
+
+TransformerLayer TransformerLayer::load(WeightStore& weights, const std::string& prefix, bool cross,
+                                        const HTDemucsConfig& config, int64_t dim) {
+  TransformerLayer layer;
+  layer.cross_ = cross;
+  layer.norm_first_ = config.t_norm_first;
+  layer.gelu_ = config.t_gelu;
+  const int64_t hidden = static_cast<int64_t>(static_cast<double>(dim) * config.t_hidden_scale);
+  layer.attention_ = MultiheadAttention::load(weights, prefix + (cross ? ".cross_attn" : ".self_attn"), dim,
+                                              config.t_heads);
+  layer.linear1_w_ = weights.take(prefix + ".linear1.weight", {hidden, dim});
+  layer.linear1_b_ = weights.take(prefix + ".linear1.bias", {hidden});
+  layer.linear2_w_ = weights.take(prefix + ".linear2.weight", {dim, hidden});
+  layer.linear2_b_ = weights.take(prefix + ".linear2.bias", {dim});
+  const auto kind = config.t_group_norm ? TokenNorm::Kind::Group : TokenNorm::Kind::Layer;
+  layer.norm1_ = TokenNorm::load(weights, prefix + ".norm1", kind, dim);
+  layer.norm2_ = TokenNorm::load(weights, prefix + ".norm2", kind, dim);
+  if (cross) {
+    layer.norm3_ = TokenNorm::load(weights, prefix + ".norm3", kind, dim);
+  }
+  if (config.t_norm_first && config.t_norm_out) {
+    layer.norm_out_ = ChannelLastGroupNorm::load(weights, prefix + ".norm_out", 1, dim);
+  }
+  if (config.t_layer_scale) {
+    layer.gamma1_ = weights.take(prefix + ".gamma_1.scale", {dim});
+    layer.gamma2_ = weights.take(prefix + ".gamma_2.scale", {dim});
+  }
+  return layer;
+}
+
+at::Tensor TransformerLayer::feed_forward(const at::Tensor& x) const {
+  const at::Tensor h = at::linear(x, linear1_w_, linear1_b_);
+  return at::linear(gelu_ ? at::gelu(h) : at::relu(h), linear2_w_, linear2_b_);
+}
+
+at::Tensor TransformerLayer::operator()(const at::Tensor& x, const at::Tensor& other) const {
+  const auto scaled = [](const at::Tensor& gamma, const at::Tensor& y) { return gamma.defined() ? gamma * y : y; };
+  at::Tensor out;
+  if (norm_first_) {
+    if (cross_) {
+      out = x + scaled(gamma1_, attention_(norm1_(x), norm2_(other)));
+      out = out + scaled(gamma2_, feed_forward(norm3_(out)));
+    } else {
+      const at::Tensor normed = norm1_(x);
+      out = x + scaled(gamma1_, attention_(normed, normed));
+      out = out + scaled(gamma2_, feed_forward(norm2_(out)));
+    }
+    if (norm_out_) {
+      out = (*norm_out_)(out);
+    }
+  } else {
+    out = norm1_(x + scaled(gamma1_, attention_(x, cross_ ? other : x)));
+    out = norm2_(out + scaled(gamma2_, feed_forward(out)));
+  }
+  return out;
+}
+
+CrossTransformer CrossTransformer::load(WeightStore& weights, const std::string& prefix,
+                                        const HTDemucsConfig& config, int64_t dim) {
+  CrossTransformer t;
+  t.config_ = config;
+  const auto in_kind = config.t_norm_in         ? TokenNorm::Kind::Layer
+                       : config.t_norm_in_group ? TokenNorm::Kind::Group
+                                                : TokenNorm::Kind::Identity;
+  t.norm_in_ = TokenNorm::load(weights, prefix + ".norm_in", in_kind, dim);
+  t.norm_in_t_ = TokenNorm::load(weights, prefix + ".norm_in_t", in_kind, dim);
+  if (config.t_emb == "scaled") {
+    constexpr double boost = 3.0;  // upstream transformer.ScaledEmbedding
+    t.scaled_positions_ =
+        weights.take(prefix + ".position_embeddings.embedding.weight", {config.t_max_positions, dim}) * boost;
+  }
+  const int classic_parity = config.t_cross_first ? 1 : 0;
+  for (int idx = 0; idx < config.t_layers; ++idx) {
+    const bool cross = idx % 2 != classic_parity;
+    const std::string n = std::to_string(idx);
+    t.layers_.push_back(TransformerLayer::load(weights, prefix + ".layers." + n, cross, config, dim));
+    t.layers_t_.push_back(TransformerLayer::load(weights, prefix + ".layers_t." + n, cross, config, dim));
+  }
+  return t;
+}
+
+at::Tensor CrossTransformer::time_positions(int64_t length, int64_t dim, at::Device device) const {
+  if (config_.t_emb == "cape") {
+    return cape_embedding(length, dim, config_.t_cape_mean_normalize, config_.t_max_period, device);
+  }
+  if (config_.t_emb == "scaled") {
+    return scaled_positions_.slice(0, 0, length).unsqueeze(1);
+  }
+  return sin_embedding(length, dim, config_.t_max_period, device);
+}
+
+std::pair<at::Tensor, at::Tensor> CrossTransformer::operator()(const at::Tensor& x_in, const at::Tensor& xt_in) const {
+  const int64_t channels = x_in.size(1), freqs = x_in.size(2), frames = x_in.size(3);
+  const double w = config_.t_weight_pos_embed;
+
+  // Spectrogram tokens in (time, frequency) order: "b c fr t1 -> b (t1 fr) c".
+  const auto to_tokens = [](const at::Tensor& t) { return t.permute({0, 3, 2, 1}).flatten(1, 2); };
+  at::Tensor x = norm_in_(to_tokens(x_in));
+  x = x + w * to_tokens(sin_embedding_2d(channels, freqs, frames, config_.t_max_period, x_in.device()));
+
+  at::Tensor xt = norm_in_t_(xt_in.transpose(1, 2));
+  xt = xt + w * time_positions(xt.size(1), channels, xt_in.device()).transpose(0, 1);
+
+  for (size_t idx = 0; idx < layers_.size(); ++idx) {
+    const at::Tensor x_before = x;
+    x = layers_[idx](x, xt);
+    xt = layers_t_[idx](xt, x_before);
+  }
+  x = x.view({x.size(0), frames, freqs, channels}).permute({0, 3, 2, 1});
+  return {x, xt.transpose(1, 2)};
+}
+
+}  // namespace demucs

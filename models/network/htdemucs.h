@@ -1,0 +1,69 @@
+// HTDemucs (Demucs v4): the hybrid spectrogram/waveform U-Net with a
+// cross-domain transformer, built from a checkpoint's kwargs and state and
+// computing what upstream's HTDemucs.forward computes in eval mode.
+#pragma once
+
+#include "checkpoint/checkpoint_reader.h"
+#include "network/cross_transformer.h"
+#include "network/decoder_layer.h"
+#include "network/encoder_layer.h"
+#include "network/htdemucs_config.h"
+#include "network/spectrogram.h"
+#include "network/weight_store.h"
+#include "separator/segment_model.h"
+
+#include <ATen/core/Tensor.h>
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace demucs {
+
+// Receives named intermediate values during a forward pass (names as in
+// tests/data's activations reference: "encoder.0", "crosstransformer.1", ...).
+using ActivationObserver = std::function<void(const std::string& name, const at::Tensor& value)>;
+
+class HTDemucs : public SegmentModel {
+ public:
+  // Builds the network of `checkpoint` on `device`. Throws UnsupportedModelError
+  // for another model class or unsupported options, StateMismatchError when
+  // the state does not fit the kwargs.
+  static std::shared_ptr<HTDemucs> from_checkpoint(const Checkpoint& checkpoint, at::Device device);
+
+  // The architecture `kwargs` describe, with random weights (benchmarks).
+  static std::shared_ptr<HTDemucs> with_random_weights(const std::map<std::string, PickleValue>& kwargs,
+                                                       at::Device device, uint64_t seed = 0);
+
+  const HTDemucsConfig& config() const { return config_; }
+  const std::string& origin() const { return origin_; }
+
+  const std::vector<std::string>& sources() const override { return config_.sources; }
+  int samplerate() const override { return config_.samplerate; }
+  int audio_channels() const override { return config_.audio_channels; }
+  double segment_seconds() const override { return config_.segment.value(); }
+  at::Device device() const override { return device_; }
+
+  at::Tensor forward(const at::Tensor& mix) override;
+  // The same, reporting intermediate values to `observer`.
+  at::Tensor forward(const at::Tensor& mix, const ActivationObserver& observer) const;
+
+ private:
+  HTDemucs(HTDemucsConfig config, std::string origin, at::Device device);
+  static std::shared_ptr<HTDemucs> build(const HTDemucsConfig& config, const std::string& origin, at::Device device,
+                                         WeightStore& weights);
+
+  HTDemucsConfig config_;
+  std::string origin_;
+  at::Device device_;
+  Spectrogram spectrogram_;
+  std::vector<EncoderLayer> encoder_, tencoder_;
+  std::vector<DecoderLayer> decoder_, tdecoder_;
+  at::Tensor freq_emb_;  // (freqs, channels), already x emb_scale; undefined when off
+  std::optional<Conv1d> channel_upsampler_, channel_downsampler_, channel_upsampler_t_, channel_downsampler_t_;
+  std::optional<CrossTransformer> crosstransformer_;
+};
+
+}  // namespace demucs

@@ -1,0 +1,45 @@
+// Hands out the tensors of a checkpoint's state dict to the layers that own
+// them, checking names and shapes, and converting them to float32 on the
+// model's device. Whatever is left at the end is an unexpected tensor.
+#pragma once
+
+#include <ATen/core/Generator.h>
+#include <ATen/core/Tensor.h>
+
+#include <map>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace demucs {
+
+// A checkpoint's state does not fit the network its kwargs describe.
+class StateMismatchError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+class WeightStore {
+ public:
+  WeightStore(std::map<std::string, at::Tensor> state, std::string origin, at::Device device);
+
+  // A store that makes up every tensor asked for: random weights scaled by
+  // 1/sqrt(fan-in), for benchmarks of an architecture without its checkpoint.
+  static WeightStore random(uint64_t seed, at::Device device);
+
+  // The tensor `name`, which must have exactly `shape`. Throws StateMismatchError.
+  at::Tensor take(const std::string& name, const std::vector<int64_t>& shape);
+
+  // Throws StateMismatchError naming every tensor nobody took.
+  void expect_all_taken() const;
+
+ private:
+  bool random_ = false;
+  at::Generator generator_;
+  std::map<std::string, at::Tensor> state_;
+  std::string origin_;
+  at::Device device_;
+};
+
+}  // namespace demucs
