@@ -26,7 +26,10 @@ struct Fraction {
 
 class PickleValue {
  public:
-  enum class Kind { None, Bool, Int, Float, String, Bytes, List, Tuple, Dict, Fraction, Global, Tensor };
+  // Object: an instance of a class this reader does not model (for example
+  // something inside training_args), kept opaque: its class name, the
+  // arguments it was built from and the state BUILD gave it.
+  enum class Kind { None, Bool, Int, Float, String, Bytes, List, Tuple, Dict, Fraction, Global, Tensor, Object };
 
   PickleValue() = default;  // None
   static PickleValue none() { return {}; }
@@ -42,6 +45,9 @@ class PickleValue {
   // A reference to a Python class or function, "module.name" (e.g. "demucs.htdemucs.HTDemucs").
   static PickleValue from_global(std::string qualified_name);
   static PickleValue from_tensor(at::Tensor v);
+  // An opaque instance of `qualified_class`, built from `arguments` (a Tuple,
+  // or None when unknown); its state is None until set_object_state().
+  static PickleValue from_object(std::string qualified_class, PickleValue arguments);
 
   Kind kind() const { return kind_; }
   bool is_none() const { return kind_ == Kind::None; }
@@ -58,9 +64,22 @@ class PickleValue {
   const PickleDict& as_dict() const;
   Fraction as_fraction() const;  // accepts Int too
   const at::Tensor& as_tensor() const;
+  const std::string& as_bytes() const;
+  // Object accessors: the class ("module.name"), the construction arguments
+  // and the state set by the pickle's BUILD (None if there was none).
+  const std::string& object_class() const;
+  const PickleValue& object_arguments() const;
+  const PickleValue& object_state() const;
 
   // For Dict values with string keys: the value under `key`, or nullptr.
   const PickleValue* find(const std::string& key) const;
+
+  // Mutators the unpickler uses to fill containers after creating them, as
+  // pickles do. Lists, dicts and objects share their contents between copies
+  // of a PickleValue (like Python references), so every copy sees the change.
+  void append(PickleValue item);                       // List only
+  void set_item(PickleValue key, PickleValue value);   // Dict only; replaces an equal string key
+  void set_object_state(PickleValue state);            // Object only
 
   // Python-like text, for error messages and debugging ("[1, 2]", "Fraction(39, 5)").
   std::string repr() const;
@@ -70,8 +89,8 @@ class PickleValue {
   bool bool_ = false;
   int64_t int_ = 0;
   double float_ = 0.0;
-  std::string string_;  // String, Bytes, Global
-  std::shared_ptr<PickleList> list_;
+  std::string string_;  // String, Bytes, Global; the class of an Object
+  std::shared_ptr<PickleList> list_;  // List, Tuple; for Object: {arguments, state}
   std::shared_ptr<PickleDict> dict_;
   Fraction fraction_;
   at::Tensor tensor_;
