@@ -1,7 +1,7 @@
 // Damaged or unsupported files give a CheckpointError that names the file
 // and the problem. Each file is made from a fixture in a scratch directory.
 #include "checkpoint/checkpoint_reader.h"
-#include "scratch_directory.h"
+#include "support/scratch_directory.h"
 #include "support/checkpoint_rewriter.h"
 #include "support/test_data.h"
 

@@ -1,7 +1,7 @@
 // The test utility that makes altered checkpoints does exactly the edit it
 // names, and its copies stay valid torch.save files.
 #include "checkpoint/checkpoint_reader.h"
-#include "scratch_directory.h"
+#include "support/scratch_directory.h"
 #include "support/checkpoint_rewriter.h"
 #include "support/test_data.h"
 
