@@ -1,0 +1,87 @@
+#include "loading/stem_model.h"
+
+#include "network/shared_models.h"
+#include "registry/model_cache.h"
+#include "registry/model_registry.h"
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace demucs {
+
+namespace {
+
+bool has(const std::vector<std::string>& list, const std::string& item) {
+  return std::find(list.begin(), list.end(), item) != list.end();
+}
+
+std::string joined(const std::vector<std::string>& items) {
+  std::string text;
+  for (const auto& item : items) {
+    text += (text.empty() ? "" : ", ") + item;
+  }
+  return text;
+}
+
+// Which sources make `stem`, checked against the model's sources.
+std::vector<std::string> sources_of_stem(const std::string& stem, const std::vector<std::string>& sources,
+                                         const std::string& model_name, bool* sum) {
+  *sum = false;
+  if (has(sources, stem)) {
+    return {stem};
+  }
+  if (stem == kInstrumentalStem && has(sources, "vocals")) {
+    *sum = true;
+    std::vector<std::string> others;
+    std::copy_if(sources.begin(), sources.end(), std::back_inserter(others),
+                 [](const std::string& s) { return s != "vocals"; });
+    return others;
+  }
+  throw std::invalid_argument("unknown stem '" + stem + "' for model " + model_name +
+                              "; valid stems: " + joined(valid_stems(sources)));
+}
+
+}  // namespace
+
+std::vector<std::string> valid_stems(const std::vector<std::string>& sources) {
+  std::vector<std::string> stems = sources;
+  if (has(sources, "vocals")) {
+    stems.push_back(kInstrumentalStem);
+  }
+  return stems;
+}
+
+StemModel load_stem_model(const std::string& spec, const std::string& stem, c10::Device device) {
+  const ModelCache cache = ModelCache::from_environment();
+  StemModel result;
+  result.stem = stem;
+  // A known model lists its sources, so only the members the stem needs are
+  // looked up; a checkpoint path tells its sources once loaded.
+  const KnownModel* known = find_known_model(spec);
+  if (known != nullptr) {
+    result.separate = sources_of_stem(stem, known->sources, known->name, &result.sum_sources);
+  }
+  const ResolvedModel resolved = cache.resolve(spec, result.separate);
+  result.name = resolved.name;
+  for (size_t i = 0; i < resolved.files.size(); ++i) {
+    auto model = load_shared_htdemucs(resolved.files[i], device);
+    result.bag.push_back({model, resolved.weights[i]});
+  }
+  if (result.bag.empty()) {
+    throw std::invalid_argument("model " + spec + " has no member for stem '" + stem + "'");
+  }
+  const SegmentModel& first = *result.bag.front().model;
+  result.sources = first.sources();
+  if (known == nullptr) {
+    result.separate = sources_of_stem(stem, result.sources, result.name, &result.sum_sources);
+  }
+  result.samplerate = first.samplerate();
+  result.audio_channels = first.audio_channels();
+  result.segment_seconds = first.segment_seconds();
+  for (const auto& member : result.bag) {
+    result.segment_seconds = std::min(result.segment_seconds, member.model->segment_seconds());
+  }
+  return result;
+}
+
+}  // namespace demucs

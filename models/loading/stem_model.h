@@ -1,0 +1,42 @@
+// Everything needed to produce one stem from a model spec: resolves a known
+// model name (in the model cache) or a checkpoint path, loads the members of
+// the bag that the stem needs (shared with other users in the process), and
+// says which sources to separate and how to combine them.
+#pragma once
+
+#include "separator/model_bag.h"
+
+#include <c10/core/Device.h>
+
+#include <string>
+#include <vector>
+
+namespace demucs {
+
+// The stem that is not a source: the mix minus the vocals, computed as
+// upstream's two-stems mode does, the sum of every other source.
+inline constexpr const char* kInstrumentalStem = "instrumental";
+
+struct StemModel {
+  std::string name;                     // the known name, or the path
+  std::string stem;                     // as requested
+  std::vector<std::string> sources;     // every source of the model, in order
+  ModelBag bag;                         // only the members the stem needs
+  std::vector<std::string> separate;    // sources to ask the separator for
+  bool sum_sources = false;             // true: the stem is the sum of `separate`
+  int samplerate = 0;
+  int audio_channels = 0;
+  double segment_seconds = 0;           // the shortest of the bag
+};
+
+// Throws ModelNotFoundError (registry/model_cache.h) for a model not in the
+// cache, CheckpointError / UnsupportedModelError / StateMismatchError for a
+// bad checkpoint, and std::invalid_argument for a stem the model does not
+// have (the message lists the valid stems).
+StemModel load_stem_model(const std::string& spec, const std::string& stem, c10::Device device);
+
+// The valid stems of a model with these sources: its sources, plus
+// "instrumental" when it has "vocals".
+std::vector<std::string> valid_stems(const std::vector<std::string>& sources);
+
+}  // namespace demucs
