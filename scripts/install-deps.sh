@@ -7,10 +7,13 @@ packages=(
   build-essential pkg-config meson ninja-build ccache
   libtorch-dev            # LibTorch 1.13 (CPU)
   libopenblas0-pthread    # LibTorch's matrix products ~17x faster than Debian's reference BLAS
-  libglib2.0-dev libsoup-3.0-dev
+  libglib2.0-dev libsoup-3.0-dev glib-networking
+  libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-tools
+  gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
+  gstreamer1.0-libav      # AAC / M4A
 )
 if [[ "${1:-}" == "--tests" ]]; then
-  packages+=(libgtest-dev)
+  packages+=(libgtest-dev valgrind)
 fi
 
 missing=()
