@@ -1,0 +1,132 @@
+// One separation as a GStreamer pipeline:
+//
+//   filesrc location=IN ! decodebin ! audioconvert ! audioresample
+//     ! demucsvocals <properties> ! audioconvert [! audioresample] ! <encoder>
+//     ! filesink location=OUT.partial
+//
+// with encoder wavenc, flacenc or lamemp3enc. The pipeline is built from
+// elements made by name (file names never go through a launch string), and
+// decodebin's audio pad is linked when it appears.
+//
+// Asynchronous: start() returns at once and the callbacks come from the
+// GMainContext given to the constructor, so that one main loop (the daemon's)
+// can run many separations at once. Progress comes only from the element's
+// `demucs-progress` messages. The output is written to OUT.partial and renamed
+// to OUT on success; on failure or cancel() nothing is left at either name.
+// SeparationPipeline::run() is the blocking form, for the command line.
+#pragma once
+
+#include "output_format.h"
+
+#include <gio/gio.h>
+#include <gst/gst.h>
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace demucs {
+
+/// What to separate and how. Empty strings and absent numbers keep the
+/// demucsvocals element's defaults.
+struct SeparationSettings {
+  std::string input_path;
+  std::string output_path;
+  OutputFormat format = OutputFormat::wav;
+
+  std::string model;   ///< "htdemucs" (a known name, from the model cache) or a .th path
+  std::string device;  ///< auto, cpu, cuda
+  std::string stem;    ///< vocals, instrumental or a source of the model
+  std::optional<double> segment;  ///< seconds
+  std::optional<double> overlap;  ///< 0..1
+  std::optional<int> shifts;
+  std::optional<std::uint64_t> seed;
+  std::optional<int> threads;
+  std::optional<int> batch_size;
+};
+
+/// The path the output is written to until it is complete: OUT + ".partial".
+std::string partial_output_path(const std::string &output_path);
+
+/// How a blocking run() ended.
+struct SeparationResult {
+  bool ok = false;
+  bool cancelled = false;     ///< stopped by the GCancellable given to run()
+  std::string error_message;  ///< for a user; empty when ok
+};
+
+class SeparationPipeline {
+ public:
+  /// percent 0..100, never decreasing; processed and total stream time in
+  /// nanoseconds (total is GST_CLOCK_TIME_NONE while unknown).
+  using ProgressCallback = std::function<void(double percent, GstClockTime processed, GstClockTime total)>;
+  /// Called once at the end: ok, or false with a message for a user. The
+  /// SeparationPipeline may be destroyed from inside this callback.
+  using DoneCallback = std::function<void(bool ok, const std::string &error_message)>;
+
+  /// `context`: where the callbacks run; nullptr for the calling thread's
+  /// default context (g_main_context_ref_thread_default()). Initialises
+  /// GStreamer if nobody has.
+  explicit SeparationPipeline(SeparationSettings settings, GMainContext *context = nullptr);
+  /// Stops a running separation as cancel() does.
+  ~SeparationPipeline();
+  SeparationPipeline(const SeparationPipeline &) = delete;
+  SeparationPipeline &operator=(const SeparationPipeline &) = delete;
+
+  /// Builds and starts the pipeline. Returns at once; every outcome, a
+  /// missing input or element included, comes through `on_done` (never from
+  /// inside start()). Call once.
+  void start(ProgressCallback on_progress, DoneCallback on_done);
+
+  /// Stops at once: the pipeline goes to NULL and the partial file is
+  /// deleted. No callback is called afterwards (on_done neither). Does
+  /// nothing when not running.
+  void cancel();
+
+  /// Between start() and the end (on_done or cancel()).
+  bool running() const { return running_; }
+  const SeparationSettings &settings() const { return settings_; }
+  /// The last percent reported (0 before any).
+  double percent() const { return percent_; }
+
+  /// Runs one separation to its end on a main context of its own, in the
+  /// calling thread. `cancellable` (may be nullptr) stops it as cancel() does.
+  static SeparationResult run(const SeparationSettings &settings, ProgressCallback on_progress,
+                              GCancellable *cancellable = nullptr);
+
+ private:
+  // Builds the pipeline; returns "" or the reason it cannot be built.
+  std::string build();
+  std::string add_element(const char *factory_name, GstElement **element);
+  void fail_later(const std::string &error_message);
+  void finish(bool ok, std::string error_message);
+  void stop_pipeline();
+  void report_progress(const GstStructure *structure);
+
+  static gboolean on_bus_message(GstBus *bus, GstMessage *message, gpointer self);
+  static gboolean on_deferred_failure(gpointer self);
+  static void on_pad_added(GstElement *decoder, GstPad *pad, gpointer self);
+  static void on_no_more_pads(GstElement *decoder, gpointer self);
+
+  SeparationSettings settings_;
+  std::string partial_path_;
+  GMainContext *context_;
+  GstElement *pipeline_ = nullptr;
+  GstElement *decoder_ = nullptr;
+  GstElement *decoded_converter_ = nullptr;  // where decodebin's audio pad goes
+  GSource *bus_source_ = nullptr;
+  GSource *deferred_failure_source_ = nullptr;
+  std::string deferred_failure_;
+  ProgressCallback on_progress_;
+  DoneCallback on_done_;
+  std::vector<std::string> missing_plugins_;
+  std::atomic<bool> audio_linked_{false};
+  double percent_ = 0.0;
+  bool started_ = false;
+  bool running_ = false;
+};
+
+}  // namespace demucs
