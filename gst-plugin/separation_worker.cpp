@@ -1,0 +1,170 @@
+#include "gst-plugin/separation_worker.h"
+
+#include <algorithm>
+
+namespace demucs {
+
+SeparationWorker::SeparationWorker(std::unique_ptr<StemStream> stream, std::int64_t capacity_frames)
+    : stream_(std::move(stream)),
+      samplerate_(stream_->samplerate()),
+      latency_frames_(stream_->latency_frames()),
+      capacity_frames_(std::max<std::int64_t>(1, capacity_frames)) {}
+
+SeparationWorker::~SeparationWorker() = default;
+
+SeparationWorker::PushResult SeparationWorker::enqueue(Item item) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  // Wait for room; one item may overfill an empty queue (a buffer larger than
+  // the capacity must still get through).
+  changed_.wait(lock, [&] {
+    return flushing_ || item.frames == 0 || queued_frames_ == 0 || queued_frames_ + item.frames <= capacity_frames_;
+  });
+  if (flushing_) {
+    return PushResult::flushing;
+  }
+  if (ended_) {
+    return PushResult::ended;
+  }
+  if (item.kind == Output::Kind::end) {
+    ended_ = true;
+  }
+  item.position = frames_input_ + item.frames;
+  frames_input_ += item.frames;
+  queued_frames_ += item.frames;
+  queue_.push_back(std::move(item));
+  changed_.notify_all();
+  return PushResult::accepted;
+}
+
+SeparationWorker::PushResult SeparationWorker::push_audio(const float* interleaved, std::int64_t frames,
+                                                          int channels) {
+  if (frames <= 0) {
+    return PushResult::accepted;
+  }
+  Item item;
+  item.kind = Output::Kind::audio;
+  item.samples.assign(interleaved, interleaved + frames * channels);
+  item.frames = frames;
+  item.channels = channels;
+  return enqueue(std::move(item));
+}
+
+SeparationWorker::PushResult SeparationWorker::push_silence(std::int64_t frames) {
+  if (frames <= 0) {
+    return PushResult::accepted;
+  }
+  Item item;
+  item.kind = Output::Kind::audio;
+  item.frames = frames;
+  item.channels = StemStream::kChannels;
+  return enqueue(std::move(item));
+}
+
+SeparationWorker::PushResult SeparationWorker::push_marker(std::unique_ptr<Marker> marker) {
+  Item item;
+  item.kind = Output::Kind::marker;
+  item.marker = std::move(marker);
+  return enqueue(std::move(item));
+}
+
+SeparationWorker::PushResult SeparationWorker::push_end() {
+  Item item;
+  item.kind = Output::Kind::end;
+  return enqueue(std::move(item));
+}
+
+void SeparationWorker::append_audio(std::vector<Output>& outputs, std::vector<float> samples) {
+  if (samples.empty()) {
+    return;
+  }
+  const auto frames = static_cast<std::int64_t>(samples.size()) / StemStream::kChannels;
+  Output output;
+  output.kind = Output::Kind::audio;
+  output.first_frame = frames_output_.load();
+  output.samples = std::move(samples);
+  outputs.push_back(std::move(output));
+  frames_output_ += frames;
+}
+
+void SeparationWorker::release_markers(std::vector<Output>& outputs, bool all) {
+  while (!held_markers_.empty() && (all || held_markers_.front().first <= frames_output_.load())) {
+    Output output;
+    output.kind = Output::Kind::marker;
+    output.marker = std::move(held_markers_.front().second);
+    held_markers_.pop_front();
+    outputs.push_back(std::move(output));
+  }
+}
+
+bool SeparationWorker::process_next(std::vector<Output>& outputs) {
+  Item item;
+  {
+    std::unique_lock<std::mutex> lock(mutex_);
+    changed_.wait(lock, [&] { return flushing_ || !queue_.empty(); });
+    if (flushing_) {
+      return false;
+    }
+    item = std::move(queue_.front());
+    queue_.pop_front();
+  }
+  switch (item.kind) {
+    case Output::Kind::audio: {
+      if (item.samples.empty()) {
+        const std::vector<float> silence(static_cast<size_t>(item.frames) * StemStream::kChannels, 0.0f);
+        stream_->push(silence.data(), item.frames, StemStream::kChannels);
+      } else {
+        stream_->push(item.samples.data(), item.frames, item.channels);
+      }
+      append_audio(outputs, stream_->pull());
+      release_markers(outputs, false);
+      break;
+    }
+    case Output::Kind::marker:
+      held_markers_.emplace_back(item.position, std::move(item.marker));
+      release_markers(outputs, false);
+      break;
+    case Output::Kind::end: {
+      stream_->finish();
+      append_audio(outputs, stream_->pull());
+      Output end;
+      end.kind = Output::Kind::end;
+      outputs.push_back(std::move(end));
+      release_markers(outputs, true);
+      break;
+    }
+  }
+  {
+    // Only now is the input processed: the producer may queue more.
+    std::lock_guard<std::mutex> lock(mutex_);
+    queued_frames_ -= item.frames;
+    changed_.notify_all();
+  }
+  return true;
+}
+
+void SeparationWorker::set_flushing(bool flushing) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  flushing_ = flushing;
+  changed_.notify_all();
+}
+
+void SeparationWorker::reset() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    queue_.clear();
+    queued_frames_ = 0;
+    frames_input_ = 0;
+    ended_ = false;
+    changed_.notify_all();
+  }
+  held_markers_.clear();
+  frames_output_ = 0;
+  stream_->reset();
+}
+
+std::int64_t SeparationWorker::frames_queued() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return queued_frames_;
+}
+
+}  // namespace demucs

@@ -1,0 +1,68 @@
+#include "gst-plugin/stem_stream.h"
+
+#include "separator/stream_separator.h"
+
+#include <ATen/ATen.h>
+
+#include <stdexcept>
+
+namespace demucs {
+
+StemStream::StemStream(const StemModel& model, SeparatorOptions options) : sum_sources_(model.sum_sources) {
+  if (model.audio_channels != kChannels) {
+    throw std::invalid_argument("model " + model.name + " has " + std::to_string(model.audio_channels) +
+                                " audio channels; only stereo models are supported");
+  }
+  options.stems = model.separate;
+  separator_ = std::make_unique<StreamSeparator>(model.bag, options);
+  const double segment = options.segment > 0 ? options.segment : model.segment_seconds;
+  segment_frames_ = static_cast<std::int64_t>(segment * model.samplerate);
+}
+
+StemStream::~StemStream() = default;
+
+void StemStream::push(const float* interleaved, std::int64_t frames, int channels) {
+  if (channels == kChannels) {
+    separator_->push_interleaved(interleaved, frames, kChannels);
+    return;
+  }
+  if (channels != 1) {
+    throw std::invalid_argument("StemStream takes 1 or 2 channels, not " + std::to_string(channels));
+  }
+  // Mono is duplicated to stereo, as upstream's convert_audio does.
+  stereo_.resize(static_cast<size_t>(frames) * kChannels);
+  for (std::int64_t i = 0; i < frames; ++i) {
+    stereo_[2 * i] = interleaved[i];
+    stereo_[2 * i + 1] = interleaved[i];
+  }
+  separator_->push_interleaved(stereo_.data(), frames, kChannels);
+}
+
+std::vector<float> StemStream::pull() {
+  const at::Tensor stems = separator_->pull();  // (stems, channels, n)
+  if (stems.size(-1) == 0) {
+    return {};
+  }
+  const at::Tensor stem = sum_sources_ ? stems.sum(0) : stems[0];
+  const at::Tensor interleaved = stem.t().contiguous();
+  const float* data = interleaved.data_ptr<float>();
+  return std::vector<float>(data, data + interleaved.numel());
+}
+
+void StemStream::finish() { separator_->finish(); }
+
+void StemStream::reset() { separator_->reset(); }
+
+bool StemStream::finished() const { return separator_->finished(); }
+
+int StemStream::samplerate() const { return separator_->samplerate(); }
+
+std::int64_t StemStream::frames_pushed() const { return separator_->frames_pushed(); }
+
+std::int64_t StemStream::frames_pulled() const { return separator_->frames_pulled(); }
+
+std::int64_t StemStream::latency_frames() const { return separator_->latency_frames(); }
+
+std::int64_t StemStream::segment_frames() const { return segment_frames_; }
+
+}  // namespace demucs
