@@ -547,10 +547,9 @@ gboolean sink_event(GstPad* pad, GstObject* parent, GstEvent* event) {
       return state->worker->push_silence(frames) == demucs::SeparationWorker::PushResult::accepted;
     }
     case GST_EVENT_EOS:
-      if (!queue_event(self, event)) {
-        return FALSE;
-      }
-      return state->worker->push_end() == demucs::SeparationWorker::PushResult::accepted;
+      // EOS goes out once everything is drained, after the last progress message.
+      return state->worker->push_end(std::make_unique<QueuedEvent>(event)) ==
+             demucs::SeparationWorker::PushResult::accepted;
     default:
       if (GST_EVENT_IS_SERIALIZED(event)) {
         return queue_event(self, event);
@@ -845,18 +844,20 @@ static void gst_demucs_vocals_class_init(GstDemucsVocalsClass* klass) {
       g_param_spec_string("model", "Model",
                           "Known model name (htdemucs, htdemucs_ft, htdemucs_6s, ...: `demucs-vocals fetch NAME` "
                           "downloads it into the model cache) or path of a Demucs .th checkpoint. Loaded when the "
-                          "element goes to READY",
+                          "element goes to READY; changes only in the NULL state",
                           kDefaultModel, flags));
   g_object_class_install_property(
       gobject_class, PROP_DEVICE,
       g_param_spec_string("device", "Device",
-                          "Where the network runs: auto (CUDA when available, else CPU), cpu, cuda or cuda:N",
+                          "Where the network runs: auto (CUDA when available, else CPU), cpu, cuda or cuda:N. "
+                          "Changes only in the NULL state",
                           kDefaultDevice, flags));
   g_object_class_install_property(
       gobject_class, PROP_STEM,
       g_param_spec_string("stem", "Stem",
                           "Stem to output: any source of the model (vocals, drums, bass, other; guitar and piano "
-                          "for 6-source models) or instrumental (the sum of every source but the vocals)",
+                          "for 6-source models) or instrumental (the sum of every source but the vocals). Changes "
+                          "only in the NULL state",
                           kDefaultStem, flags));
   g_object_class_install_property(
       gobject_class, PROP_SEGMENT,

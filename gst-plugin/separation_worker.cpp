@@ -67,23 +67,33 @@ SeparationWorker::PushResult SeparationWorker::push_marker(std::unique_ptr<Marke
   return enqueue(std::move(item));
 }
 
-SeparationWorker::PushResult SeparationWorker::push_end() {
+SeparationWorker::PushResult SeparationWorker::push_end(std::unique_ptr<Marker> last) {
   Item item;
   item.kind = Output::Kind::end;
+  item.marker = std::move(last);
   return enqueue(std::move(item));
 }
 
-void SeparationWorker::append_audio(std::vector<Output>& outputs, std::vector<float> samples) {
-  if (samples.empty()) {
-    return;
-  }
+void SeparationWorker::emit_audio(std::vector<Output>& outputs, const std::vector<float>& samples) {
   const auto frames = static_cast<std::int64_t>(samples.size()) / StemStream::kChannels;
-  Output output;
-  output.kind = Output::Kind::audio;
-  output.first_frame = frames_output_.load();
-  output.samples = std::move(samples);
-  outputs.push_back(std::move(output));
-  frames_output_ += frames;
+  std::int64_t done = 0;
+  release_markers(outputs, false);
+  while (done < frames) {
+    // Up to the next held marker, which comes out right after its frame.
+    std::int64_t end = frames;
+    if (!held_markers_.empty()) {
+      end = std::min(frames, done + held_markers_.front().first - frames_output_.load());
+    }
+    Output output;
+    output.kind = Output::Kind::audio;
+    output.first_frame = frames_output_.load();
+    output.samples.assign(samples.begin() + done * StemStream::kChannels,
+                          samples.begin() + end * StemStream::kChannels);
+    outputs.push_back(std::move(output));
+    frames_output_ += end - done;
+    done = end;
+    release_markers(outputs, false);
+  }
 }
 
 void SeparationWorker::release_markers(std::vector<Output>& outputs, bool all) {
@@ -115,8 +125,7 @@ bool SeparationWorker::process_next(std::vector<Output>& outputs) {
       } else {
         stream_->push(item.samples.data(), item.frames, item.channels);
       }
-      append_audio(outputs, stream_->pull());
-      release_markers(outputs, false);
+      emit_audio(outputs, stream_->pull());
       break;
     }
     case Output::Kind::marker:
@@ -125,11 +134,17 @@ bool SeparationWorker::process_next(std::vector<Output>& outputs) {
       break;
     case Output::Kind::end: {
       stream_->finish();
-      append_audio(outputs, stream_->pull());
+      emit_audio(outputs, stream_->pull());
+      release_markers(outputs, true);
       Output end;
       end.kind = Output::Kind::end;
       outputs.push_back(std::move(end));
-      release_markers(outputs, true);
+      if (item.marker) {
+        Output last;
+        last.kind = Output::Kind::marker;
+        last.marker = std::move(item.marker);
+        outputs.push_back(std::move(last));
+      }
       break;
     }
   }

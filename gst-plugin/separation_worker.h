@@ -6,7 +6,7 @@
 //   producer (chain / sink event)        consumer (src pad task)
 //   worker.push_audio(data, n, ch);      std::vector<Output> out;
 //   worker.push_marker(event);           if (!worker.process_next(out)) pause;
-//   worker.push_end();                   for (auto& o : out) push o downstream;
+//   worker.push_end(eos);                for (auto& o : out) push o downstream;
 //
 // The queue holds at most about `capacity_frames` frames of unprocessed input:
 // push_audio() blocks while it is full, so memory stays bounded however fast
@@ -62,14 +62,16 @@ class SeparationWorker {
   // Queues `frames` frames of silence (a gap in the stream).
   PushResult push_silence(std::int64_t frames);
   PushResult push_marker(std::unique_ptr<Marker> marker);
-  // End of stream: the consumer drains the separation.
-  PushResult push_end();
+  // End of stream: the consumer drains the separation. `last` (the EOS
+  // event; may be null) comes out after Kind::end.
+  PushResult push_end(std::unique_ptr<Marker> last);
 
   // --- Consumer side (one thread) ---
   // Waits for queued input, separates it and appends to `outputs`, in order,
-  // the audio and markers now ready; Kind::end once the stream is drained
-  // (followed by the markers still held, such as EOS). Returns false, adding
-  // nothing, when flushing. Exceptions of the separation propagate.
+  // the audio and markers now ready; an audio output is split where a marker
+  // falls inside it. Kind::end once the stream is drained, followed by the
+  // end's marker. Returns false, adding nothing, when flushing. Exceptions of
+  // the separation propagate.
   bool process_next(std::vector<Output>& outputs);
 
   // --- Control ---
@@ -98,7 +100,7 @@ class SeparationWorker {
 
   PushResult enqueue(Item item);
   void release_markers(std::vector<Output>& outputs, bool all);
-  void append_audio(std::vector<Output>& outputs, std::vector<float> samples);
+  void emit_audio(std::vector<Output>& outputs, const std::vector<float>& samples);
 
   const std::unique_ptr<StemStream> stream_;
   const int samplerate_;
