@@ -6,7 +6,7 @@
 //
 // Each (threads, seconds) case runs in a child process of its own, so that
 // its peak RSS is its own.
-#include "benchmark/official_architectures.h"
+#include "network/official_architectures.h"
 #include "checkpoint/checkpoint_reader.h"
 #include "network/htdemucs.h"
 #include "separator/compute_threads.h"

@@ -6,15 +6,6 @@
 
 namespace demucs {
 
-namespace {
-
-GroupNorm load_norm(WeightStore& weights, const std::string& prefix, const BranchLayerSpec& spec, int64_t groups,
-                    int64_t channels) {
-  return spec.norm ? GroupNorm::load(weights, prefix, groups, channels) : GroupNorm::identity();
-}
-
-}  // namespace
-
 DecoderLayer DecoderLayer::load(WeightStore& weights, const std::string& prefix, const BranchLayerSpec& spec,
                                 const HTDemucsConfig& config) {
   DecoderLayer layer;
@@ -26,7 +17,7 @@ DecoderLayer DecoderLayer::load(WeightStore& weights, const std::string& prefix,
     layer.conv_tr1d_ = ConvTranspose1d::load(weights, prefix + ".conv_tr", spec.chin, spec.chout, spec.kernel_size,
                                              spec.stride);
   }
-  layer.norm2_ = load_norm(weights, prefix + ".norm2", spec, config.norm_groups, spec.chout);
+  layer.norm2_ = GroupNorm::load_if(spec.norm, weights, prefix + ".norm2", config.norm_groups, spec.chout);
   if (spec.empty) {
     return layer;
   }
@@ -39,7 +30,7 @@ DecoderLayer DecoderLayer::load(WeightStore& weights, const std::string& prefix,
     } else {
       layer.rewrite1d_ = Conv1d::load(weights, prefix + ".rewrite", spec.chin, 2 * spec.chin, k, 1, spec.context);
     }
-    layer.norm1_ = load_norm(weights, prefix + ".norm1", spec, config.norm_groups, 2 * spec.chin);
+    layer.norm1_ = GroupNorm::load_if(spec.norm, weights, prefix + ".norm1", config.norm_groups, 2 * spec.chin);
   }
   if (spec.dconv) {
     layer.dconv_ = DConv::load(weights, prefix + ".dconv", spec.chin, config.dconv_depth, config.dconv_comp);

@@ -4,15 +4,6 @@
 
 namespace demucs {
 
-namespace {
-
-GroupNorm load_norm(WeightStore& weights, const std::string& prefix, const BranchLayerSpec& spec, int64_t groups,
-                    int64_t channels) {
-  return spec.norm ? GroupNorm::load(weights, prefix, groups, channels) : GroupNorm::identity();
-}
-
-}  // namespace
-
 EncoderLayer EncoderLayer::load(WeightStore& weights, const std::string& prefix, const BranchLayerSpec& spec,
                                 const HTDemucsConfig& config) {
   EncoderLayer layer;
@@ -28,7 +19,7 @@ EncoderLayer EncoderLayer::load(WeightStore& weights, const std::string& prefix,
   if (spec.empty) {
     return layer;
   }
-  layer.norm1_ = load_norm(weights, prefix + ".norm1", spec, config.norm_groups, spec.chout);
+  layer.norm1_ = GroupNorm::load_if(spec.norm, weights, prefix + ".norm1", config.norm_groups, spec.chout);
   if (config.rewrite) {
     layer.has_rewrite_ = true;
     const int64_t k = 1 + 2 * spec.context;
@@ -38,7 +29,7 @@ EncoderLayer EncoderLayer::load(WeightStore& weights, const std::string& prefix,
     } else {
       layer.rewrite1d_ = Conv1d::load(weights, prefix + ".rewrite", spec.chout, 2 * spec.chout, k, 1, spec.context);
     }
-    layer.norm2_ = load_norm(weights, prefix + ".norm2", spec, config.norm_groups, 2 * spec.chout);
+    layer.norm2_ = GroupNorm::load_if(spec.norm, weights, prefix + ".norm2", config.norm_groups, 2 * spec.chout);
   }
   if (spec.dconv) {
     layer.dconv_ = DConv::load(weights, prefix + ".dconv", spec.chout, config.dconv_depth, config.dconv_comp);

@@ -39,6 +39,9 @@ class HTDemucs : public SegmentModel {
 
   const HTDemucsConfig& config() const { return config_; }
   const std::string& origin() const { return origin_; }
+  // Tensors and values of the state (as upstream's state_dict()).
+  int64_t tensor_count() const { return tensor_count_; }
+  int64_t parameter_count() const { return parameter_count_; }
 
   const std::vector<std::string>& sources() const override { return config_.sources; }
   int samplerate() const override { return config_.samplerate; }
@@ -64,6 +67,8 @@ class HTDemucs : public SegmentModel {
   at::Tensor freq_emb_;  // (freqs, channels), already x emb_scale; undefined when off
   std::optional<Conv1d> channel_upsampler_, channel_downsampler_, channel_upsampler_t_, channel_downsampler_t_;
   std::optional<CrossTransformer> crosstransformer_;
+  int64_t tensor_count_ = 0;
+  int64_t parameter_count_ = 0;
 };
 
 }  // namespace demucs

@@ -19,6 +19,11 @@ struct GroupNorm {
 
   static GroupNorm load(WeightStore& weights, const std::string& prefix, int64_t groups, int64_t channels);
   static GroupNorm identity() { return {}; }
+  // load() when `enabled`, else the identity.
+  static GroupNorm load_if(bool enabled, WeightStore& weights, const std::string& prefix, int64_t groups,
+                           int64_t channels) {
+    return enabled ? load(weights, prefix, groups, channels) : identity();
+  }
   at::Tensor operator()(const at::Tensor& x) const;
 };
 

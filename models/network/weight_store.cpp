@@ -34,6 +34,12 @@ WeightStore WeightStore::random(uint64_t seed, at::Device device) {
 }
 
 at::Tensor WeightStore::take(const std::string& name, const std::vector<int64_t>& shape) {
+  ++tensors_taken_;
+  int64_t count = 1;
+  for (int64_t size : shape) {
+    count *= size;
+  }
+  parameters_taken_ += count;
   if (random_) {
     int64_t fan_in = 1;
     for (size_t i = 1; i < shape.size(); ++i) {

@@ -31,10 +31,16 @@ class WeightStore {
   // The tensor `name`, which must have exactly `shape`. Throws StateMismatchError.
   at::Tensor take(const std::string& name, const std::vector<int64_t>& shape);
 
+  // How many tensors, and how many values in them, were taken so far.
+  int64_t tensors_taken() const { return tensors_taken_; }
+  int64_t parameters_taken() const { return parameters_taken_; }
+
   // Throws StateMismatchError naming every tensor nobody took.
   void expect_all_taken() const;
 
  private:
+  int64_t tensors_taken_ = 0;
+  int64_t parameters_taken_ = 0;
   bool random_ = false;
   at::Generator generator_;
   std::map<std::string, at::Tensor> state_;

@@ -1,4 +1,4 @@
-#include "benchmark/official_architectures.h"
+#include "network/official_architectures.h"
 
 namespace demucs {
 
