@@ -558,24 +558,23 @@ gboolean sink_event(GstPad* pad, GstObject* parent, GstEvent* event) {
   }
 }
 
-// Caps a pad can take or give now: the model's rate first once it is loaded.
+// Caps a pad can take or give now: at the model's rate once it is loaded.
 GstCaps* pad_caps(GstDemucsVocals* self, GstPad* pad, GstCaps* filter) {
   GstCaps* caps = gst_pad_get_pad_template_caps(pad);
   GST_OBJECT_LOCK(self);
   const int rate = self->state->model ? self->state->model->samplerate : 0;
   GST_OBJECT_UNLOCK(self);
   if (rate > 0) {
-    GstCaps* preferred = gst_caps_copy(caps);
-    gst_caps_set_simple(preferred, "rate", G_TYPE_INT, rate, nullptr);
-    if (pad == self->sinkpad) {
-      // Other rates are accepted by the caps query only so that a mismatch
-      // reaches the CAPS event, which fails with a message naming the fix
-      // (audioresample); the model's rate comes first so that audioresample
-      // in front converts to it.
-      caps = gst_caps_merge(preferred, caps);
+    GstCaps* at_model_rate = gst_caps_copy(caps);
+    gst_caps_set_simple(at_model_rate, "rate", G_TYPE_INT, rate, nullptr);
+    if (pad == self->sinkpad && filter != nullptr && !gst_caps_can_intersect(filter, at_model_rate)) {
+      // Upstream cannot give the model's rate (no audioresample in front):
+      // let its rate through to the CAPS event, which fails with a message
+      // that names the fix, rather than a bare "not-negotiated" upstream.
+      gst_caps_unref(at_model_rate);
     } else {
       gst_caps_unref(caps);
-      caps = preferred;
+      caps = at_model_rate;
     }
   }
   if (filter != nullptr) {
