@@ -9,7 +9,6 @@ namespace demucs {
 namespace {
 
 constexpr double kBytesPerMegabyte = 1e6;
-constexpr std::int64_t kRedrawIntervalMicroseconds = 100 * 1000;
 // Without a known total, a line every this many bytes when not redrawing in place.
 constexpr std::int64_t kUnknownTotalStepBytes = 10 * 1000 * 1000;
 constexpr int kStepsPerFile = 4;
@@ -35,19 +34,15 @@ std::string format_download_progress(const std::string &label, std::int64_t done
 
 DownloadProgressBar::DownloadProgressBar(std::string label, std::FILE *out, bool redraw_in_place)
     : label_(std::move(label)),
-      out_(out),
-      redraw_in_place_(redraw_in_place),
+      line_(out, redraw_in_place),
       start_time_(g_get_monotonic_time()) {}
 
 void DownloadProgressBar::update(std::int64_t done, std::int64_t total) {
   started_ = true;
   done_ = done;
   total_ = total;
-  if (redraw_in_place_) {
-    const std::int64_t now = g_get_monotonic_time();
-    if (now - last_print_time_ < kRedrawIntervalMicroseconds) return;
-    last_print_time_ = now;
-    print(false);
+  if (line_.redraw_in_place()) {
+    if (line_.redraw_due()) print(false);
     return;
   }
   const int step = total > 0 ? static_cast<int>(done * kStepsPerFile / total)
@@ -67,13 +62,10 @@ void DownloadProgressBar::finish() {
 void DownloadProgressBar::print(bool final_line) {
   const double seconds = (g_get_monotonic_time() - start_time_) / 1e6;
   const std::string line = format_download_progress(label_, done_, total_, seconds);
-  if (redraw_in_place_) {
-    // \033[K clears what a longer previous line left on the right.
-    std::fprintf(out_, "\r%s\033[K%s", line.c_str(), final_line ? "\n" : "");
-  } else {
-    std::fprintf(out_, "%s\n", line.c_str());
-  }
-  std::fflush(out_);
+  if (final_line)
+    line_.show_final(line);
+  else
+    line_.show(line);
 }
 
 }  // namespace demucs

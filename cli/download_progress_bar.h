@@ -3,6 +3,8 @@
 // a line is printed every quarter of the file, so logs stay short.
 #pragma once
 
+#include "terminal_progress_line.h"
+
 #include <cstdint>
 #include <cstdio>
 #include <string>
@@ -27,10 +29,8 @@ class DownloadProgressBar {
   void print(bool final_line);
 
   std::string label_;
-  std::FILE *out_;
-  bool redraw_in_place_;
+  TerminalProgressLine line_;
   std::int64_t start_time_;
-  std::int64_t last_print_time_ = 0;
   std::int64_t done_ = 0;
   std::int64_t total_ = -1;
   int last_step_printed_ = 0;  // quarters (or 10 MB steps) already printed when not in place

@@ -2,6 +2,7 @@
 #include "command.h"
 #include "fetch_command.h"
 #include "models_command.h"
+#include "separate_command.h"
 
 #include "registry/model_cache.h"
 #include "registry/model_registry.h"
@@ -23,11 +24,13 @@ std::vector<Command> command_table() {
   return {
       fetch_command(),
       models_command(),
+      separate_command(),
   };
 }
 
 void print_usage(std::FILE *out, const std::vector<Command> &commands) {
-  std::fprintf(out, "Usage: %s COMMAND [OPTION...] [ARGUMENT...]\n\n", kProgramName);
+  std::fprintf(out, "Usage: %s COMMAND [OPTION...] [ARGUMENT...]\n", kProgramName);
+  std::fprintf(out, "   or: %s INPUT -o OUTPUT [OPTION...]  (as separate)\n\n", kProgramName);
   std::fprintf(out, "Separate music into stems with HTDemucs (Demucs v4).\n\nCommands:\n");
   for (const Command &command : commands) {
     const std::string call = std::string(command.name) + " " + command.synopsis;
@@ -79,6 +82,10 @@ int run_program(int argc, char **argv) {
     return 0;
   }
   const Command *command = find_command(commands, argv[1]);
+  // `demucs-vocals song.mp3 -o vocals.wav`: a file first means separate (which
+  // then says if it does not exist); a word that is no command stays an error.
+  if (command == nullptr && (g_file_test(argv[1], G_FILE_TEST_EXISTS) || first.find_first_of("./") != std::string::npos))
+    return run_command(*find_command(commands, "separate"), std::vector<std::string>(argv + 1, argv + argc));
   if (command == nullptr) {
     std::fprintf(stderr, "%s: unknown command \"%s\"\n\n", kProgramName, argv[1]);
     print_usage(stderr, commands);

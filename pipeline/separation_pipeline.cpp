@@ -221,7 +221,9 @@ void SeparationPipeline::report_progress(const GstStructure *structure) {
   gst_structure_get_uint64(structure, "processed", &processed);
   gst_structure_get_uint64(structure, "total", &total);
   percent_ = std::max(percent_, std::clamp(percent, 0.0, 100.0));
-  if (on_progress_) on_progress_(percent_, processed, total);
+  // A copy: the callback may cancel() (which drops on_progress_) or delete this.
+  const ProgressCallback on_progress = on_progress_;
+  if (on_progress) on_progress(percent_, processed, total);
 }
 
 gboolean SeparationPipeline::on_bus_message(GstBus *, GstMessage *message, gpointer self) {

@@ -1,0 +1,157 @@
+#include "separate_command.h"
+
+#include "command_line.h"
+#include "interrupt_cancellation.h"
+#include "separation_progress_bar.h"
+
+#include "demucs_plugin_location.h"
+#include "separation_pipeline.h"
+
+#include <unistd.h>
+
+#include <climits>
+#include <cmath>
+#include <cstdio>
+#include <string>
+
+namespace demucs {
+
+namespace {
+
+// Exit status after Ctrl-C, as shells report a process killed by SIGINT.
+constexpr int kInterruptedExitStatus = 130;
+// "Not given" for the numeric options (GOptionContext leaves unset ones alone).
+constexpr int kIntegerNotGiven = INT_MIN;
+
+constexpr const char *kDescription =
+    "The input is anything GStreamer decodes (mp3, wav, flac, ogg, m4a, ...).\n"
+    "The output format comes from the output's extension (.wav, .flac, .mp3)\n"
+    "unless --format says otherwise. The output file appears only once complete.\n"
+    "\n"
+    "Models: a known name (htdemucs, htdemucs_ft, ...; fetch it first with\n"
+    "'demucs-vocals fetch NAME') or the path of a Demucs .th checkpoint.\n"
+    "Stems: vocals (default), instrumental (everything but the vocals), or any\n"
+    "source of the model (drums, bass, other, ...).\n"
+    "\n"
+    "Examples:\n"
+    "  demucs-vocals separate song.mp3 -o vocals.wav\n"
+    "  demucs-vocals song.mp3 -o karaoke.flac --stem instrumental";
+
+std::string base_name(const std::string &path) {
+  gchar *name = g_path_get_basename(path.c_str());
+  std::string text = name;
+  g_free(name);
+  return text;
+}
+
+int run_separate(int argc, char **argv) {
+  gchar *output = nullptr;
+  gchar *format_name = nullptr;
+  gchar *stem = nullptr;
+  gchar *model = nullptr;
+  gchar *device = nullptr;
+  double segment = NAN;
+  double overlap = NAN;
+  gint shifts = kIntegerNotGiven;
+  gint threads = kIntegerNotGiven;
+  gint batch_size = kIntegerNotGiven;
+  gint64 seed = -1;
+  gboolean quiet = FALSE;
+  const GOptionEntry entries[] = {
+      {"output", 'o', 0, G_OPTION_ARG_FILENAME, &output, "Write the stem to FILE (required)", "FILE"},
+      {"stem", 's', 0, G_OPTION_ARG_STRING, &stem, "vocals (default), instrumental or a source of the model",
+       "STEM"},
+      {"model", 'm', 0, G_OPTION_ARG_FILENAME, &model, "A known model (default htdemucs) or a .th file",
+       "NAME|FILE"},
+      {"device", 'd', 0, G_OPTION_ARG_STRING, &device, "Where the network runs (default auto)",
+       "auto|cpu|cuda"},
+      {"format", 'f', 0, G_OPTION_ARG_STRING, &format_name, "Output format (default: from FILE's extension)",
+       "wav|flac|mp3"},
+      {"segment", 0, 0, G_OPTION_ARG_DOUBLE, &segment, "Seconds per chunk (default: the model's)", "SECONDS"},
+      {"overlap", 0, 0, G_OPTION_ARG_DOUBLE, &overlap, "Overlap of chunks, 0 to 1 (default 0.25)", "FRACTION"},
+      {"shifts", 0, 0, G_OPTION_ARG_INT, &shifts, "Random time shifts averaged (default 0)", "N"},
+      {"seed", 0, 0, G_OPTION_ARG_INT64, &seed, "Seed of the shifts", "N"},
+      {"threads", 'j', 0, G_OPTION_ARG_INT, &threads, "CPU threads (default: all cores)", "N"},
+      {"batch-size", 0, 0, G_OPTION_ARG_INT, &batch_size, "Chunks run at once", "N"},
+      {"quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "Show no progress bar", nullptr},
+      {nullptr, 0, 0, G_OPTION_ARG_NONE, nullptr, nullptr, nullptr},
+  };
+  const bool parsed = parse_command_line(argc, argv, entries, "INPUT -o OUTPUT",
+                                         "Separate one stem (the vocals by default) of an audio file.",
+                                         kDescription);
+  SeparationSettings settings;
+  auto take = [](gchar *&text) {
+    std::string value = text != nullptr ? text : "";
+    g_free(text);
+    text = nullptr;
+    return value;
+  };
+  settings.output_path = take(output);
+  const std::string format_text = take(format_name);
+  settings.stem = take(stem);
+  settings.model = take(model);
+  settings.device = take(device);
+  if (!parsed) return kUsageExitStatus;
+
+  if (argc != 2) {
+    std::fprintf(stderr, "%s: %s\nRun '%s --help' for its options.\n", argv[0],
+                 argc < 2 ? "name the audio file to separate" : "separates one file at a time", argv[0]);
+    return kUsageExitStatus;
+  }
+  settings.input_path = argv[1];
+  if (settings.output_path.empty()) {
+    std::fprintf(stderr, "%s: name the output file with -o FILE\n", argv[0]);
+    return kUsageExitStatus;
+  }
+  const std::optional<OutputFormat> format = format_text.empty()
+                                                 ? output_format_from_path(settings.output_path)
+                                                 : output_format_from_name(format_text);
+  if (!format) {
+    if (format_text.empty())
+      std::fprintf(stderr, "%s: cannot tell the format from the name %s; use --format (%s)\n", argv[0],
+                   settings.output_path.c_str(), output_format_names());
+    else
+      std::fprintf(stderr, "%s: unknown format \"%s\"; the formats are %s\n", argv[0], format_text.c_str(),
+                   output_format_names());
+    return kUsageExitStatus;
+  }
+  settings.format = *format;
+  if (!std::isnan(segment)) settings.segment = segment;
+  if (!std::isnan(overlap)) settings.overlap = overlap;
+  if (shifts != kIntegerNotGiven) settings.shifts = shifts;
+  if (threads != kIntegerNotGiven) settings.threads = threads;
+  if (batch_size != kIntegerNotGiven) settings.batch_size = batch_size;
+  if (seed >= 0) settings.seed = static_cast<std::uint64_t>(seed);
+
+  GCancellable *cancellable = cancel_on_interrupt();
+  initialize_gstreamer_with_demucs_plugin();
+
+  const std::string stem_name = settings.stem.empty() ? "vocals" : settings.stem;
+  SeparationProgressBar bar(base_name(settings.input_path) + " (" + stem_name + ")", stderr,
+                            isatty(fileno(stderr)) != 0);
+  SeparationPipeline::ProgressCallback progress;
+  if (!quiet) progress = [&bar](double percent, GstClockTime, GstClockTime) { bar.update(percent); };
+  const SeparationResult result = SeparationPipeline::run(settings, progress, cancellable);
+  bar.finish();
+
+  if (result.cancelled) {
+    std::fprintf(stderr, "%s: interrupted; no output was left\n", argv[0]);
+    return kInterruptedExitStatus;
+  }
+  if (!result.ok) {
+    std::fprintf(stderr, "%s: %s\n", argv[0], result.error_message.c_str());
+    return 1;
+  }
+  std::printf("%s: %s of %s written\n", settings.output_path.c_str(), stem_name.c_str(),
+              settings.input_path.c_str());
+  return 0;
+}
+
+}  // namespace
+
+Command separate_command() {
+  return Command{"separate", "INPUT", "separate the vocals (or another stem) of INPUT into -o FILE",
+                 run_separate};
+}
+
+}  // namespace demucs
