@@ -124,7 +124,7 @@ std::string SeparationPipeline::build() {
 
   pipeline_ = gst_pipeline_new("separation");
   gst_object_ref_sink(pipeline_);
-  GstElement *source = nullptr, *input_resampler = nullptr, *separator = nullptr;
+  GstElement *source = nullptr, *input_resampler = nullptr;
   GstElement *output_converter = nullptr, *encoder = nullptr, *sink = nullptr;
   GstElement *output_resampler = nullptr;
   const bool resample_output = settings_.format == OutputFormat::mp3;
@@ -133,7 +133,8 @@ std::string SeparationPipeline::build() {
            {"decodebin", &decoder_},
            {"audioconvert", &decoded_converter_},
            {"audioresample", &input_resampler},
-           {kDemucsElementName, &separator},
+           {"capsfilter", &model_rate_filter_},
+           {kDemucsElementName, &separator_},
            {"audioconvert", &output_converter},
            {encoder_factory_name(settings_.format), &encoder},
            {"filesink", &sink}}) {
@@ -160,13 +161,14 @@ std::string SeparationPipeline::build() {
   };
   for (const auto &[name, text] : properties) {
     if (text.empty()) continue;
-    const std::string problem = set_property_from_text(separator, name, text);
+    const std::string problem = set_property_from_text(separator_, name, text);
     if (!problem.empty()) return problem;
   }
 
   const bool linked =
       gst_element_link(source, decoder_) &&
-      gst_element_link_many(decoded_converter_, input_resampler, separator, output_converter, nullptr) &&
+      gst_element_link_many(decoded_converter_, input_resampler, model_rate_filter_, separator_, output_converter,
+                            nullptr) &&
       (resample_output ? gst_element_link_many(output_converter, output_resampler, encoder, sink, nullptr)
                        : gst_element_link_many(output_converter, encoder, sink, nullptr));
   if (!linked) return "cannot link the separation pipeline's elements (incompatible element versions?)";
@@ -180,6 +182,7 @@ void SeparationPipeline::on_pad_added(GstElement *, GstPad *pad, gpointer self) 
   if (!is_audio_pad(pad)) return;
   GstPad *sink_pad = gst_element_get_static_pad(separation->decoded_converter_, "sink");
   if (!gst_pad_is_linked(sink_pad)) {  // the first audio stream; others are left unlinked
+    separation->require_model_rate();
     if (GST_PAD_LINK_FAILED(gst_pad_link(pad, sink_pad))) {
       GST_ELEMENT_ERROR(separation->decoder_, CORE, NEGOTIATION,
                         ("cannot connect the decoded audio of %s to the converter",
@@ -190,6 +193,22 @@ void SeparationPipeline::on_pad_added(GstElement *, GstPad *pad, gpointer self) 
     }
   }
   gst_object_unref(sink_pad);
+}
+
+void SeparationPipeline::require_model_rate() {
+  // Decoded audio appears after READY, when the element has loaded its model
+  // and its sink caps carry the model's rate.
+  GstPad *separator_sink = gst_element_get_static_pad(separator_, "sink");
+  GstCaps *accepted = gst_pad_query_caps(separator_sink, nullptr);
+  gst_object_unref(separator_sink);
+  int rate = 0;
+  if (accepted != nullptr && gst_caps_get_size(accepted) > 0 &&
+      gst_structure_get_int(gst_caps_get_structure(accepted, 0), "rate", &rate)) {
+    GstCaps *at_rate = gst_caps_new_simple("audio/x-raw", "rate", G_TYPE_INT, rate, nullptr);
+    g_object_set(model_rate_filter_, "caps", at_rate, nullptr);
+    gst_caps_unref(at_rate);
+  }
+  if (accepted != nullptr) gst_caps_unref(accepted);
 }
 
 void SeparationPipeline::on_no_more_pads(GstElement *, gpointer self) {

@@ -1,12 +1,14 @@
 // One separation as a GStreamer pipeline:
 //
 //   filesrc location=IN ! decodebin ! audioconvert ! audioresample
-//     ! demucsvocals <properties> ! audioconvert [! audioresample] ! <encoder>
-//     ! filesink location=OUT.partial
+//     ! capsfilter caps=audio/x-raw,rate=<model rate> ! demucsvocals <properties>
+//     ! audioconvert [! audioresample] ! <encoder> ! filesink location=OUT.partial
 //
 // with encoder wavenc, flacenc or lamemp3enc. The pipeline is built from
 // elements made by name (file names never go through a launch string), and
-// decodebin's audio pad is linked when it appears.
+// decodebin's audio pad is linked when it appears. The capsfilter gets the
+// rate the element asks for (its sink caps once the model is loaded), so that
+// audioresample converts any input rate rather than passing it through.
 //
 // Asynchronous: start() returns at once and the callbacks come from the
 // GMainContext given to the constructor, so that one main loop (the daemon's)
@@ -110,6 +112,7 @@ class SeparationPipeline {
   static gboolean on_deferred_failure(gpointer self);
   static void on_pad_added(GstElement *decoder, GstPad *pad, gpointer self);
   static void on_no_more_pads(GstElement *decoder, gpointer self);
+  void require_model_rate();
 
   SeparationSettings settings_;
   std::string partial_path_;
@@ -117,6 +120,8 @@ class SeparationPipeline {
   GstElement *pipeline_ = nullptr;
   GstElement *decoder_ = nullptr;
   GstElement *decoded_converter_ = nullptr;  // where decodebin's audio pad goes
+  GstElement *model_rate_filter_ = nullptr;
+  GstElement *separator_ = nullptr;
   GSource *bus_source_ = nullptr;
   GSource *deferred_failure_source_ = nullptr;
   std::string deferred_failure_;

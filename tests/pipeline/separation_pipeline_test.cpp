@@ -15,6 +15,7 @@
 
 #include <ATen/ATen.h>
 #include <glib.h>
+#include <glib/gstdio.h>
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -187,6 +188,45 @@ TEST_F(SeparationPipelineTest, Mp3OutputHasTheInputsDuration) {
   const double reference_rms = upstream_vocals().pow(2).mean().sqrt().item<double>();
   const double decoded_rms = decoded.samples.pow(2).mean().sqrt().item<double>();
   EXPECT_NEAR(decoded_rms, reference_rms, 0.2 * reference_rms);
+}
+
+// Makes a 48 kHz mono MP3 of mix.wav at `path` (any characters in it).
+void write_48khz_mono_mp3(const std::string &path, const std::string &scratch_folder) {
+  const std::string plain_path = scratch_folder + "/plain.mp3";
+  GError *error = nullptr;
+  GstElement *pipeline = gst_parse_launch(("filesrc location=" + test_data("mix.wav") +
+                                           " ! wavparse ! audioconvert ! audioresample ! "
+                                           "audio/x-raw,rate=48000,channels=1 ! lamemp3enc ! filesink location=" +
+                                           plain_path)
+                                              .c_str(),
+                                          &error);
+  ASSERT_NE(pipeline, nullptr) << error->message;
+  gst_element_set_state(pipeline, GST_STATE_PLAYING);
+  GstBus *bus = gst_element_get_bus(pipeline);
+  GstMessage *end = gst_bus_timed_pop_filtered(bus, 60 * GST_SECOND,
+                                               static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+  ASSERT_NE(end, nullptr);
+  EXPECT_EQ(GST_MESSAGE_TYPE(end), GST_MESSAGE_EOS);
+  gst_message_unref(end);
+  gst_object_unref(bus);
+  gst_element_set_state(pipeline, GST_STATE_NULL);
+  gst_object_unref(pipeline);
+  ASSERT_EQ(g_rename(plain_path.c_str(), path.c_str()), 0);
+}
+
+TEST_F(SeparationPipelineTest, Mp3At48kHzMonoWithAnOddNameIsResampled) {
+  SeparationSettings settings = tiny_model_settings("vocals \"of\" it's!.wav", OutputFormat::wav);
+  settings.input_path = scratch_.file("mono 48k ! name=x 'quoted' \"song\".mp3");
+  write_48khz_mono_mp3(settings.input_path, scratch_.path());
+  const Outcome outcome = run_one(settings);
+  ASSERT_TRUE(outcome.ok) << outcome.error_message;
+  const testing::WavAudio output = testing::read_wav(settings.output_path);
+  EXPECT_EQ(output.samplerate, kSampleRate);
+  ASSERT_EQ(output.samples.size(0), 2);
+  // 6 s and the MP3 decoder's delay and padding.
+  EXPECT_NEAR(static_cast<double>(output.samples.size(1)) / kSampleRate, 6.0, 0.1);
+  EXPECT_GT(output.samples.abs().max().item<float>(), 0.01f);
+  EXPECT_DOUBLE_EQ(outcome.progress.back().percent, 100.0);
 }
 
 TEST_F(SeparationPipelineTest, MissingInputFileFails) {
