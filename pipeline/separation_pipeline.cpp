@@ -16,6 +16,7 @@ namespace demucs {
 namespace {
 
 constexpr const char *kProgressMessageName = "demucs-progress";
+constexpr const char *kStartFailedMessageName = "separation-start-failed";
 
 std::string number_text(double value) {
   gchar buffer[G_ASCII_DTOSTR_BUF_SIZE];
@@ -95,10 +96,21 @@ void SeparationPipeline::start(ProgressCallback on_progress, DoneCallback on_don
   g_source_set_callback(bus_source_, G_SOURCE_FUNC(on_bus_message), this, nullptr);
   g_source_attach(bus_source_, context_);
 
-  if (gst_element_set_state(pipeline_, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
-    // The element that failed has posted an ERROR, which the bus watch sees
-    // first (an idle source runs after it); this is only the fallback.
-    fail_later("the separation pipeline could not start");
+  // NULL -> READY loads the model (seconds for a large one): not on the
+  // caller's main loop but in GStreamer's thread pool.
+  start_gate_ = std::make_shared<StartGate>();
+  gst_element_call_async(pipeline_, start_playing, new std::shared_ptr<StartGate>(start_gate_),
+                         [](gpointer gate) { delete static_cast<std::shared_ptr<StartGate> *>(gate); });
+}
+
+void SeparationPipeline::start_playing(GstElement *pipeline, gpointer gate_pointer) {
+  const std::shared_ptr<StartGate> &gate = *static_cast<std::shared_ptr<StartGate> *>(gate_pointer);
+  std::lock_guard<std::mutex> lock(gate->mutex);
+  if (gate->stopped) return;
+  if (gst_element_set_state(pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
+    // The element that failed has posted an ERROR first; this is the fallback.
+    gst_element_post_message(pipeline, gst_message_new_application(GST_OBJECT(pipeline),
+                                                                   gst_structure_new_empty(kStartFailedMessageName)));
   }
 }
 
@@ -256,6 +268,12 @@ gboolean SeparationPipeline::on_bus_message(GstBus *, GstMessage *message, gpoin
     case GST_MESSAGE_EOS:
       separation->finish(true, "");
       return G_SOURCE_REMOVE;
+    case GST_MESSAGE_APPLICATION:
+      if (gst_message_has_name(message, kStartFailedMessageName)) {
+        separation->finish(false, "the separation pipeline could not start");
+        return G_SOURCE_REMOVE;
+      }
+      return G_SOURCE_CONTINUE;
     case GST_MESSAGE_ELEMENT:
       if (gst_is_missing_plugin_message(message)) {
         gchar *description = gst_missing_plugin_message_get_description(message);
@@ -283,6 +301,12 @@ void SeparationPipeline::stop_pipeline() {
     deferred_failure_source_ = nullptr;
   }
   if (pipeline_ != nullptr) {
+    // Waits for a start in progress, or keeps one not begun from starting.
+    std::unique_lock<std::mutex> lock;
+    if (start_gate_) {
+      lock = std::unique_lock<std::mutex>(start_gate_->mutex);
+      start_gate_->stopped = true;
+    }
     gst_element_set_state(pipeline_, GST_STATE_NULL);
     // The pad-added handler must not run on a later restart of these elements.
     if (decoder_ != nullptr) g_signal_handlers_disconnect_by_data(decoder_, this);

@@ -26,6 +26,8 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -108,6 +110,12 @@ class SeparationPipeline {
   void stop_pipeline();
   void report_progress(const GstStructure *structure);
 
+  // Between the thread that starts the pipeline and stop_pipeline().
+  struct StartGate {
+    std::mutex mutex;
+    bool stopped = false;
+  };
+  static void start_playing(GstElement *pipeline, gpointer gate);
   static gboolean on_bus_message(GstBus *bus, GstMessage *message, gpointer self);
   static gboolean on_deferred_failure(gpointer self);
   static void on_pad_added(GstElement *decoder, GstPad *pad, gpointer self);
@@ -127,6 +135,7 @@ class SeparationPipeline {
   std::string deferred_failure_;
   ProgressCallback on_progress_;
   DoneCallback on_done_;
+  std::shared_ptr<StartGate> start_gate_;
   std::vector<std::string> missing_plugins_;
   std::atomic<bool> audio_linked_{false};
   double percent_ = 0.0;
