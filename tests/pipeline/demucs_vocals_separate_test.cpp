@@ -8,8 +8,10 @@
 
 #include <gio/gio.h>
 #include <glib.h>
+#include <glib/gstdio.h>
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <fstream>
 #include <map>
 #include <string>
@@ -36,24 +38,35 @@ struct ProgramRun {
 
 class DemucsVocalsSeparateTest : public ::testing::Test {
  protected:
-  // Runs the program with `arguments`; `unset` names environment variables to remove.
-  ProgramRun run(const std::vector<std::string> &arguments, const std::vector<std::string> &unset = {}) const {
+  // Starts the program with `arguments`; `environment` sets variables (an
+  // empty value removes one).
+  GSubprocess *start(const std::vector<std::string> &arguments,
+                     const std::map<std::string, std::string> &environment = {}) const {
     GSubprocessLauncher *launcher = g_subprocess_launcher_new(
         static_cast<GSubprocessFlags>(G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE));
     g_subprocess_launcher_setenv(launcher, "DEMUCS_VOCALS_CACHE", scratch_.file("cache").c_str(), TRUE);
-    for (const std::string &name : unset) g_subprocess_launcher_unsetenv(launcher, name.c_str());
+    for (const auto &[name, value] : environment) {
+      if (value.empty())
+        g_subprocess_launcher_unsetenv(launcher, name.c_str());
+      else
+        g_subprocess_launcher_setenv(launcher, name.c_str(), value.c_str(), TRUE);
+    }
     std::vector<const char *> argv = {DEMUCS_VOCALS_PROGRAM};
     for (const std::string &argument : arguments) argv.push_back(argument.c_str());
     argv.push_back(nullptr);
     GError *error = nullptr;
     GSubprocess *process = g_subprocess_launcher_spawnv(launcher, argv.data(), &error);
     g_object_unref(launcher);
-    ProgramRun result;
     if (process == nullptr) {
       ADD_FAILURE() << "cannot start " << DEMUCS_VOCALS_PROGRAM << ": " << error->message;
       g_error_free(error);
-      return result;
     }
+    return process;
+  }
+
+  static ProgramRun finish(GSubprocess *process) {
+    ProgramRun result;
+    if (process == nullptr) return result;
     gchar *out = nullptr;
     gchar *err = nullptr;
     g_subprocess_communicate_utf8(process, nullptr, nullptr, &out, &err, nullptr);
@@ -64,6 +77,11 @@ class DemucsVocalsSeparateTest : public ::testing::Test {
     if (g_subprocess_get_if_exited(process)) result.exit_status = g_subprocess_get_exit_status(process);
     g_object_unref(process);
     return result;
+  }
+
+  ProgramRun run(const std::vector<std::string> &arguments,
+                 const std::map<std::string, std::string> &environment = {}) const {
+    return finish(start(arguments, environment));
   }
 
   std::vector<std::string> folder_content() const {
@@ -125,9 +143,41 @@ TEST_F(DemucsVocalsSeparateTest, FormatOptionOverridesTheExtension) {
 TEST_F(DemucsVocalsSeparateTest, FindsTheElementWithoutGstPluginPath) {
   // Run from the build tree, the program looks in the build's gst-plugin folder itself.
   const std::string output = scratch_.file("vocals.wav");
-  const ProgramRun run = this->run({"separate", mix_, "-o", output, "--model", model_, "-q"}, {"GST_PLUGIN_PATH"});
+  const ProgramRun run = this->run({"separate", mix_, "-o", output, "--model", model_, "-q"}, {{"GST_PLUGIN_PATH", ""}});
   EXPECT_EQ(run.exit_status, 0) << run.err;
   EXPECT_TRUE(file_exists(output));
+}
+
+TEST_F(DemucsVocalsSeparateTest, MissingGStreamerElementIsNamedWithItsPackage) {
+  // No system plugins at all: only the build's demucsvocals is found.
+  g_mkdir(scratch_.file("no-plugins").c_str(), 0755);
+  const ProgramRun run = this->run({"separate", mix_, "-o", scratch_.file("vocals.wav"), "--model", model_},
+                                   {{"GST_PLUGIN_SYSTEM_PATH_1_0", scratch_.file("no-plugins")},
+                                    {"GST_REGISTRY", scratch_.file("registry.bin")},
+                                    {"GST_PLUGIN_PATH", ""}});
+  EXPECT_EQ(run.exit_status, 1);
+  EXPECT_EQ(run.err,
+            "demucs-vocals separate: the GStreamer element \"filesrc\" is not installed "
+            "(plugin coreelements, package libgstreamer1.0-0)\n");
+  EXPECT_FALSE(file_exists(scratch_.file("vocals.wav")));
+}
+
+TEST_F(DemucsVocalsSeparateTest, InterruptLeavesNoOutput) {
+  const std::string output = scratch_.file("vocals.wav");
+  // Shifts make the run long enough to be interrupted in the middle.
+  GSubprocess *process =
+      start({"separate", mix_, "-o", output, "--model", model_, "--shifts", "10", "--device", "cpu"});
+  ASSERT_NE(process, nullptr);
+  const std::string partial = output + ".partial";
+  const gint64 deadline = g_get_monotonic_time() + 120 * G_USEC_PER_SEC;
+  while (!file_exists(partial) && g_get_monotonic_time() < deadline) g_usleep(10 * 1000);
+  ASSERT_TRUE(file_exists(partial)) << "the program never started writing";
+  g_subprocess_send_signal(process, SIGINT);
+  const ProgramRun run = finish(process);
+  EXPECT_EQ(run.exit_status, 130) << run.err;
+  EXPECT_TRUE(contains(run.err, "demucs-vocals separate: interrupted; no output was left\n"));
+  EXPECT_FALSE(file_exists(output));
+  EXPECT_FALSE(file_exists(partial));
 }
 
 TEST_F(DemucsVocalsSeparateTest, MissingInputFails) {
