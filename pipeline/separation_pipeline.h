@@ -87,7 +87,8 @@ class SeparationPipeline {
 
   /// Stops at once: the pipeline goes to NULL and the partial file is
   /// deleted. No callback is called afterwards (on_done neither). Does
-  /// nothing when not running.
+  /// nothing when not running. May be called from inside on_progress. If the
+  /// element is loading its model right then, waits for the load to end.
   void cancel();
 
   /// Between start() and the end (on_done or cancel()).
