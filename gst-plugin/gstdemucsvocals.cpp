@@ -522,7 +522,10 @@ gboolean sink_event(GstPad* pad, GstObject* parent, GstEvent* event) {
       if (!accepted) {
         return FALSE;
       }
-      return queue_event(self, gst_event_new_caps(output_caps(state->model->samplerate)));
+      GstCaps* output = output_caps(state->model->samplerate);
+      GstEvent* output_event = gst_event_new_caps(output);
+      gst_caps_unref(output);
+      return queue_event(self, output_event);
     }
     case GST_EVENT_SEGMENT: {
       const GstSegment* segment = nullptr;
@@ -666,8 +669,8 @@ gboolean src_query(GstPad* pad, GstObject* parent, GstQuery* query) {
 
 gboolean src_activate_mode(GstPad* pad, GstObject* parent, GstPadMode mode, gboolean active) {
   auto* self = GST_DEMUCS_VOCALS(parent);
-  if (mode != GST_PAD_MODE_PUSH) {
-    return FALSE;
+  if (mode != GST_PAD_MODE_PUSH || !self->state->worker) {
+    return FALSE;  // the worker exists from READY -> PAUSED to PAUSED -> READY
   }
   demucs::SeparationWorker& worker = *self->state->worker;
   if (active) {

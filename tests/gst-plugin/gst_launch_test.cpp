@@ -2,6 +2,8 @@
 // subprocesses, with the plugin from the build tree (GST_PLUGIN_PATH and
 // GST_REGISTRY come from meson's test environment). Inputs in several codecs
 // are encoded once per test binary with GStreamer's own encoders.
+#include "loading/stem_model.h"
+#include "separator/separate.h"
 #include "support/npy_file.h"
 #include "support/scratch_directory.h"
 #include "support/snr.h"
@@ -189,6 +191,55 @@ TEST(Launch, WavMixGivesUpstreamVocalsAndReportsProgress) {
   ASSERT_GE(percents.size(), 4u);
   for (size_t i = 1; i < percents.size(); ++i) EXPECT_GE(percents[i], percents[i - 1]);
   EXPECT_EQ(percents.back(), 100.0);
+}
+
+// The fixture mix through gst-launch with other stems and settings.
+struct GoldenCase {
+  std::string name;
+  std::string settings;  // properties after the model
+  std::string reference;
+  int64_t index;
+};
+
+at::Tensor separate_with_launch(const std::string& model, const std::string& settings, const std::string& output) {
+  const ProcessResult result = run("gst-launch-1.0 -q filesrc location=" + quoted(test_data("mix.wav")) +
+                                   " ! wavparse ! audioconvert ! demucsvocals device=cpu model=" +
+                                   quoted(test_data(model)) + " " + settings +
+                                   " ! wavenc ! filesink location=" + quoted(output));
+  EXPECT_TRUE(result.succeeded()) << result.out << result.err;
+  if (!result.succeeded()) return {};
+  return read_wav(output).samples;
+}
+
+class LaunchGolden : public ::testing::TestWithParam<GoldenCase> {};
+
+TEST_P(LaunchGolden, OutputMatchesUpstream) {
+  const GoldenCase& c = GetParam();
+  const std::string model = c.name == "six_sources_guitar" ? "htdemucs-tiny-6s.th" : "htdemucs-tiny-4s.th";
+  const at::Tensor out = separate_with_launch(model, c.settings, Inputs::get().scratch(c.name + ".wav"));
+  ASSERT_TRUE(out.defined());
+  const at::Tensor expected = read_npy(test_data(c.reference))[c.index];
+  ASSERT_EQ(out.sizes(), expected.sizes());
+  EXPECT_GE(snr_db(expected, out), kMinSnrDb);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Fixtures, LaunchGolden,
+    ::testing::Values(GoldenCase{"drums", "stem=drums", "tiny-4s.apply.drums-vocals.npy", 0},
+                      GoldenCase{"overlap50", "stem=vocals overlap=0.5", "tiny-4s.apply-overlap50.vocals.npy", 0},
+                      GoldenCase{"six_sources_guitar", "stem=guitar", "tiny-6s.apply.vocals-guitar.npy", 1}),
+    [](const ::testing::TestParamInfo<GoldenCase>& info) { return info.param.name; });
+
+TEST(Launch, InstrumentalIsTheSumOfTheSeparatorsNonVocalStems) {
+  const at::Tensor out =
+      separate_with_launch("htdemucs-tiny-4s.th", "stem=instrumental", Inputs::get().scratch("instrumental.wav"));
+  ASSERT_TRUE(out.defined());
+  const StemModel model = load_stem_model(test_data("htdemucs-tiny-4s.th"), "instrumental", at::kCPU);
+  SeparatorOptions options;
+  options.stems = {"drums", "bass", "other"};
+  const at::Tensor expected = separate(model.bag, read_wav(test_data("mix.wav")).samples, options).sum(0);
+  ASSERT_EQ(out.sizes(), expected.sizes());
+  EXPECT_GE(snr_db(expected, out), kMinSnrDb);
 }
 
 TEST(Launch, StreamShorterThanASegmentKeepsItsLength) {
