@@ -155,6 +155,7 @@ struct DemucsVocalsState {
   // Task-only.
   bool discont = true;
   double last_percent = 0.0;
+  std::int64_t input_at_last_progress = 0;  // frames_processed() at the last message
 };
 
 struct _GstDemucsVocals {
@@ -273,6 +274,7 @@ void reset_stream_state(GstDemucsVocals* self) {
   state->first_timestamp = GST_CLOCK_TIME_NONE;
   state->src_flow = GST_FLOW_OK;
   state->discont = true;
+  state->input_at_last_progress = 0;
   GST_OBJECT_LOCK(self);
   gst_segment_init(&state->segment, GST_FORMAT_TIME);
   GST_OBJECT_UNLOCK(self);
@@ -282,6 +284,7 @@ void reset_stream_state(GstDemucsVocals* self) {
 
 void post_progress(GstDemucsVocals* self, bool at_end) {
   DemucsVocalsState* state = self->state;
+  state->input_at_last_progress = state->worker->frames_processed();
   const int rate = state->worker->samplerate();
   GstClockTime first = state->first_timestamp.load();
   if (!GST_CLOCK_TIME_IS_VALID(first)) {
@@ -365,6 +368,7 @@ void src_loop(gpointer data) {
     return;
   }
   bool ended = false;
+  bool produced = false;
   for (auto& output : outputs) {
     switch (output.kind) {
       case demucs::SeparationWorker::Output::Kind::audio: {
@@ -373,7 +377,7 @@ void src_loop(gpointer data) {
           stop_task(self, flow);
           return;
         }
-        post_progress(self, false);
+        produced = true;
         break;
       }
       case demucs::SeparationWorker::Output::Kind::marker: {
@@ -387,6 +391,12 @@ void src_loop(gpointer data) {
         ended = true;
         break;
     }
+  }
+  // A message per output, and at least one per segment of input (with a
+  // large batch-size, output comes only every few segments).
+  if (!ended && (produced || worker.frames_processed() - self->state->input_at_last_progress >=
+                                 worker.capacity_frames())) {
+    post_progress(self, false);
   }
   if (ended) {
     GST_DEBUG_OBJECT(self, "drained: pausing task");
@@ -883,7 +893,10 @@ static void gst_demucs_vocals_class_init(GstDemucsVocalsClass* klass) {
                           G_MAXUINT64, kDefaultSeed, ready_flags));
   g_object_class_install_property(
       gobject_class, PROP_THREADS,
-      g_param_spec_int("threads", "Threads", "CPU threads the network uses; 0 = all cores", 0, 1024,
+      g_param_spec_int("threads", "Threads",
+                       "CPU threads the network uses; 0 = all cores. LibTorch has one thread count per "
+                       "process: the element that starts last sets it",
+                       0, 1024,
                        kDefaultThreads, ready_flags));
   g_object_class_install_property(
       gobject_class, PROP_BATCH_SIZE,

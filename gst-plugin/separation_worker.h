@@ -85,6 +85,8 @@ class SeparationWorker {
   std::int64_t capacity_frames() const { return capacity_frames_; }
   // Output frames produced so far (any thread).
   std::int64_t frames_output() const { return frames_output_.load(); }
+  // Input frames the separation has taken so far (consumer thread).
+  std::int64_t frames_processed() const { return stream_->frames_pushed(); }
   // Input frames waiting in the queue (any thread).
   std::int64_t frames_queued() const;
 

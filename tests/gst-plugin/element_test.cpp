@@ -69,12 +69,13 @@ struct Properties {
   std::string model = "htdemucs-tiny-4s.th";
   std::string stem = "vocals";
   double overlap = 0.25;
+  guint batch_size = 1;
 };
 
 GstElement* make_element(const Properties& properties) {
   auto* element = GST_ELEMENT(gst_object_ref_sink(gst_element_factory_make("demucsvocals", nullptr)));
   g_object_set(element, "model", test_data(properties.model).c_str(), "stem", properties.stem.c_str(), "device",
-               "cpu", "overlap", properties.overlap, nullptr);
+               "cpu", "overlap", properties.overlap, "batch-size", properties.batch_size, nullptr);
   return element;
 }
 
@@ -400,6 +401,29 @@ TEST(Element, ProgressIsPostedPerSegmentNeverDecreasesAndEndsAt100) {
   EXPECT_EQ(last, 100.0);
   EXPECT_EQ(last_processed, gst_util_uint64_scale_int(kMixFrames, GST_SECOND, kRate));
   for (auto* s : messages) gst_structure_free(s);
+}
+
+TEST(Element, ProgressComesEverySegmentEvenWhenABatchHoldsTheOutput) {
+  init_gstreamer();
+  // Four 2 s segments per forward pass: no output before the end of the 6 s mix.
+  HarnessedElement element({"htdemucs-tiny-4s.th", "vocals", 0.25, 4});
+  element.push(interleaved(fixture_mix()), 4096);
+  element.finish();
+  auto messages = element.progress_messages();
+  ASSERT_GE(messages.size(), 3u);  // after 2 s and 4 s of input, and at the end of the 6 s
+  double last = 0;
+  for (auto* s : messages) {
+    double percent = -1;
+    ASSERT_TRUE(gst_structure_get_double(s, "percent", &percent));
+    EXPECT_GE(percent, last);
+    last = percent;
+    gst_structure_free(s);
+  }
+  EXPECT_EQ(last, 100.0);
+  const at::Tensor expected = read_npy(test_data("tiny-4s.apply.drums-vocals.npy"))[1];
+  const at::Tensor out = element.output();
+  ASSERT_EQ(out.sizes(), expected.sizes());
+  EXPECT_GE(snr_db(expected, out), kMinSnrDb);  // batching changes no number
 }
 
 TEST(Element, FlushDropsBufferedAudioAndStartsAFreshStream) {
