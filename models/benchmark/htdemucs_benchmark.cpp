@@ -3,6 +3,7 @@
 // the separator in one-second pieces. Prints JSON.
 //
 //   htdemucs-benchmark [--threads 1,2] [--seconds 30,120] [--checkpoint FILE.th]
+//   OMP_WAIT_POLICY=PASSIVE htdemucs-benchmark ...   (what demucs-vocals itself uses)
 //
 // Each (threads, seconds) case runs in a child process of its own, so that
 // its peak RSS is its own.
@@ -145,8 +146,11 @@ int main(int argc, char** argv) {
     return 1;
   }
   self[self_length] = '\0';
+  // OMP_WAIT_POLICY=PASSIVE changes the figures a lot on few cores: say which.
+  const char* wait_policy = std::getenv("OMP_WAIT_POLICY");
   std::cout << "{\"model\": \"" << (checkpoint.empty() ? "htdemucs architecture, random weights" : checkpoint)
-            << "\", \"overlap\": 0.25, \"cases\": [\n";
+            << "\", \"overlap\": 0.25, \"omp_wait_policy\": \"" << (wait_policy ? wait_policy : "default")
+            << "\", \"cases\": [\n";
   bool first = true;
   int failures = 0;
   for (double t : threads) {
