@@ -59,4 +59,17 @@ at::Tensor ConvTranspose2d::operator()(const at::Tensor& x) const {
   return at::conv_transpose2d(x, weight, bias, at::IntArrayRef{stride, 1});
 }
 
+RewriteConv RewriteConv::load(WeightStore& weights, const std::string& prefix, bool freq, int64_t channels,
+                              int64_t context) {
+  RewriteConv conv;
+  conv.freq = freq;
+  const int64_t k = 1 + 2 * context;
+  if (freq) {
+    conv.frequency = Conv2d::load(weights, prefix, channels, 2 * channels, {k, k}, {1, 1}, {context, context});
+  } else {
+    conv.time = Conv1d::load(weights, prefix, channels, 2 * channels, k, 1, context);
+  }
+  return conv;
+}
+
 }  // namespace demucs

@@ -58,4 +58,17 @@ struct ConvTranspose2d {
   at::Tensor operator()(const at::Tensor& x) const;
 };
 
+// The "rewrite" convolution of an encoder or decoder layer: channels ->
+// 2 * channels with 1 + 2 * context taps (square over frequency and time in
+// the frequency branch, as upstream's int kernel size makes it).
+struct RewriteConv {
+  bool freq = true;
+  Conv1d time;
+  Conv2d frequency;
+
+  static RewriteConv load(WeightStore& weights, const std::string& prefix, bool freq, int64_t channels,
+                          int64_t context);
+  at::Tensor operator()(const at::Tensor& x) const { return freq ? frequency(x) : time(x); }
+};
+
 }  // namespace demucs

@@ -22,14 +22,7 @@ DecoderLayer DecoderLayer::load(WeightStore& weights, const std::string& prefix,
     return layer;
   }
   if (config.rewrite) {
-    layer.has_rewrite_ = true;
-    const int64_t k = 1 + 2 * spec.context;
-    if (spec.freq) {
-      layer.rewrite2d_ = Conv2d::load(weights, prefix + ".rewrite", spec.chin, 2 * spec.chin, {k, k}, {1, 1},
-                                      {spec.context, spec.context});
-    } else {
-      layer.rewrite1d_ = Conv1d::load(weights, prefix + ".rewrite", spec.chin, 2 * spec.chin, k, 1, spec.context);
-    }
+    layer.rewrite_ = RewriteConv::load(weights, prefix + ".rewrite", spec.freq, spec.chin, spec.context);
     layer.norm1_ = GroupNorm::load_if(spec.norm, weights, prefix + ".norm1", config.norm_groups, 2 * spec.chin);
   }
   if (spec.dconv) {
@@ -49,7 +42,7 @@ std::pair<at::Tensor, at::Tensor> DecoderLayer::operator()(const at::Tensor& inp
     y = x;
   } else {
     x = x + skip;
-    y = has_rewrite_ ? at::glu(norm1_(spec_.freq ? rewrite2d_(x) : rewrite1d_(x)), 1) : x;
+    y = rewrite_ ? at::glu(norm1_((*rewrite_)(x)), 1) : x;
     if (dconv_) {
       y = (*dconv_)(y);
     }

@@ -32,9 +32,7 @@ class DecoderLayer {
 
  private:
   BranchLayerSpec spec_;
-  bool has_rewrite_ = false;
-  Conv1d rewrite1d_;
-  Conv2d rewrite2d_;
+  std::optional<RewriteConv> rewrite_;  // absent when rewrite=False
   GroupNorm norm1_;
   std::optional<DConv> dconv_;
   ConvTranspose1d conv_tr1d_;

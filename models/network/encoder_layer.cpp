@@ -21,14 +21,7 @@ EncoderLayer EncoderLayer::load(WeightStore& weights, const std::string& prefix,
   }
   layer.norm1_ = GroupNorm::load_if(spec.norm, weights, prefix + ".norm1", config.norm_groups, spec.chout);
   if (config.rewrite) {
-    layer.has_rewrite_ = true;
-    const int64_t k = 1 + 2 * spec.context;
-    if (spec.freq) {
-      layer.rewrite2d_ = Conv2d::load(weights, prefix + ".rewrite", spec.chout, 2 * spec.chout, {k, k}, {1, 1},
-                                      {spec.context, spec.context});
-    } else {
-      layer.rewrite1d_ = Conv1d::load(weights, prefix + ".rewrite", spec.chout, 2 * spec.chout, k, 1, spec.context);
-    }
+    layer.rewrite_ = RewriteConv::load(weights, prefix + ".rewrite", spec.freq, spec.chout, spec.context);
     layer.norm2_ = GroupNorm::load_if(spec.norm, weights, prefix + ".norm2", config.norm_groups, 2 * spec.chout);
   }
   if (spec.dconv) {
@@ -59,10 +52,10 @@ at::Tensor EncoderLayer::operator()(const at::Tensor& input, const at::Tensor& i
   if (dconv_) {
     y = (*dconv_)(y);
   }
-  if (!has_rewrite_) {
+  if (!rewrite_) {
     return y;
   }
-  const at::Tensor z = spec_.freq ? rewrite2d_(y) : rewrite1d_(y);
+  const at::Tensor z = (*rewrite_)(y);
   return at::glu(norm2_(z), 1);
 }
 

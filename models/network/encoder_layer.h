@@ -34,9 +34,7 @@ class EncoderLayer {
   Conv1d conv1d_;  // time branch
   Conv2d conv2d_;  // frequency branch
   GroupNorm norm1_;
-  bool has_rewrite_ = false;
-  Conv1d rewrite1d_;
-  Conv2d rewrite2d_;
+  std::optional<RewriteConv> rewrite_;  // absent when rewrite=False
   GroupNorm norm2_;
   std::optional<DConv> dconv_;
 };

@@ -8,6 +8,7 @@
 #include "loading/stem_model.h"
 #include "network/compute_device.h"
 #include "support/checkpoint_rewriter.h"
+#include "support/interleaved_audio.h"
 #include "support/npy_file.h"
 #include "support/scratch_directory.h"
 #include "support/snr.h"
@@ -28,6 +29,8 @@
 namespace demucs {
 namespace {
 
+using testing::interleaved;
+using testing::planar_stereo;
 using testing::read_npy;
 using testing::read_wav;
 using testing::snr_db;
@@ -47,18 +50,6 @@ void init_gstreamer() {
 }
 
 at::Tensor fixture_mix() { return read_wav(test_data("mix.wav")).samples; }
-
-std::vector<float> interleaved(const at::Tensor& planar) {
-  const at::Tensor t = planar.t().contiguous();
-  return std::vector<float>(t.data_ptr<float>(), t.data_ptr<float>() + t.numel());
-}
-
-at::Tensor planar_stereo(const std::vector<float>& samples) {
-  return at::from_blob(const_cast<float*>(samples.data()), {static_cast<int64_t>(samples.size()) / 2, 2},
-                       at::kFloat)
-      .t()
-      .clone();
-}
 
 GstCaps* raw_caps(int channels, int rate = kRate) {
   return gst_caps_new_simple("audio/x-raw", "format", G_TYPE_STRING, "F32LE", "layout", G_TYPE_STRING, "interleaved",

@@ -5,6 +5,7 @@
 #include "gst-plugin/stem_stream.h"
 #include "loading/stem_model.h"
 #include "separator/separate.h"
+#include "support/interleaved_audio.h"
 #include "support/npy_file.h"
 #include "support/snr.h"
 #include "support/test_data.h"
@@ -24,6 +25,8 @@
 namespace demucs {
 namespace {
 
+using testing::interleaved;
+using testing::planar_stereo;
 using testing::read_npy;
 using testing::read_wav;
 using testing::snr_db;
@@ -33,19 +36,6 @@ constexpr double kMinSnrDb = 80.0;
 
 StemModel tiny_model(const std::string& stem, const std::string& file = "htdemucs-tiny-4s.th") {
   return load_stem_model(test_data(file), stem, at::kCPU);
-}
-
-// (channels, frames) -> frames * channels interleaved values.
-std::vector<float> interleaved(const at::Tensor& planar) {
-  const at::Tensor t = planar.t().contiguous();
-  return std::vector<float>(t.data_ptr<float>(), t.data_ptr<float>() + t.numel());
-}
-
-at::Tensor planar_stereo(const std::vector<float>& samples) {
-  return at::from_blob(const_cast<float*>(samples.data()), {static_cast<int64_t>(samples.size()) / 2, 2},
-                       at::kFloat)
-      .t()
-      .clone();
 }
 
 at::Tensor fixture_mix() { return read_wav(test_data("mix.wav")).samples; }
