@@ -8,6 +8,7 @@ packages=(
   libtorch-dev            # LibTorch 1.13 (CPU)
   libopenblas0-pthread    # LibTorch's matrix products ~17x faster than Debian's reference BLAS
   libglib2.0-dev libsoup-3.0-dev glib-networking
+  libjson-glib-dev libsqlite3-dev   # the daemon
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-tools
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
   gstreamer1.0-libav      # AAC / M4A
