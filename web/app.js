@@ -1,0 +1,444 @@
+// The browser UI of demucs-vocalsd: one row per song, uploaded when the user
+// presses Separate, followed through the daemon's Server-Sent Events (or by
+// polling /status every second when a stream is not available), then played
+// and downloaded from /download/{id}. No framework, nothing from another host.
+'use strict';
+
+(() => {
+  const $ = (selector, root = document) => root.querySelector(selector);
+
+  const jobList = $('#job-list');
+  const jobsSection = $('#jobs-section');
+  const separateAll = $('#separate-all');
+  const fileInput = $('#file-input');
+  const dropzone = $('#dropzone');
+  const serverStatus = $('#server-status');
+  const template = $('#job-template');
+
+  const rows = new Set();
+
+  // Browsers allow six HTTP/1.1 connections per host and every event stream
+  // holds one open: beyond a few streams, rows poll so that uploads,
+  // downloads and the players still get connections.
+  const MAX_STREAMS = 3;
+  let openStreams = 0;
+  const POLL_MS = 1000;
+
+  const STEM_NAMES = { vocals: 'vocals', instrumental: 'instrumental' };
+
+  function formatSize(bytes) {
+    if (bytes < 1024) return `${bytes} B`;
+    const units = ['KB', 'MB', 'GB'];
+    let value = bytes / 1024;
+    let unit = 0;
+    while (value >= 1024 && unit < units.length - 1) {
+      value /= 1024;
+      unit += 1;
+    }
+    return `${value < 10 ? value.toFixed(1) : Math.round(value)} ${units[unit]}`;
+  }
+
+  function formatDuration(seconds) {
+    if (!Number.isFinite(seconds)) return '';
+    const total = Math.round(seconds);
+    return `${Math.floor(total / 60)}:${String(total % 60).padStart(2, '0')}`;
+  }
+
+  // The API's own words for an error response, else the HTTP status.
+  function errorText(status, body) {
+    try {
+      const parsed = JSON.parse(body);
+      if (parsed && typeof parsed.error === 'string' && parsed.error) return parsed.error;
+    } catch (_) { /* not JSON */ }
+    if (status === 503) return 'The server is unavailable right now; try again in a moment.';
+    return `The server answered ${status}${body ? `: ${body.slice(0, 200)}` : ''}.`;
+  }
+
+  const UNREACHABLE = 'The server is unavailable: it could not be reached. Is demucs-vocalsd running?';
+
+  class Row {
+    constructor(file, stem) {
+      this.file = file;
+      this.jobId = null;
+      this.state = 'ready';
+      this.xhr = null;
+      this.stream = null;
+      this.pollTimer = null;
+      this.progress = 0;
+
+      const el = template.content.firstElementChild.cloneNode(true);
+      this.el = el;
+      this.name = $('.job-name', el);
+      this.stemSelect = $('.job-stem', el);
+      this.stemFixed = $('.job-stem-fixed', el);
+      this.startButton = $('.job-start', el);
+      this.cancelButton = $('.job-cancel', el);
+      this.removeButton = $('.job-remove', el);
+      this.progressBar = $('.job-progress', el);
+      this.stateText = $('.job-state', el);
+      this.detailText = $('.job-detail', el);
+      this.message = $('.job-message', el);
+      this.result = $('.job-result', el);
+      this.audio = $('.job-audio', el);
+      this.download = $('.job-download', el);
+
+      this.name.textContent = file.name;
+      this.name.title = file.name;
+      $('.job-size', el).textContent = formatSize(file.size);
+      this.stemSelect.value = stem;
+      this.stemSelect.setAttribute('aria-label', `Stem to keep from ${file.name}`);
+      this.startButton.setAttribute('aria-label', `Separate ${file.name}`);
+      this.cancelButton.setAttribute('aria-label', `Cancel ${file.name}`);
+      this.removeButton.setAttribute('aria-label', `Remove ${file.name} from the list`);
+      this.progressBar.setAttribute('aria-label', `Progress of ${file.name}`);
+      this.audio.setAttribute('aria-label', `Preview of the result for ${file.name}`);
+
+      this.startButton.addEventListener('click', () => this.start());
+      this.cancelButton.addEventListener('click', () => this.cancel());
+      this.removeButton.addEventListener('click', () => this.remove());
+      this.audio.addEventListener('loadedmetadata', () => {
+        if (this.state === 'done') this.detailText.textContent = ` · ${formatDuration(this.audio.duration)}`;
+      });
+
+      this.render();
+    }
+
+    // One place that turns the state into what the row shows.
+    set(state, { detail = '', message = '', progress } = {}) {
+      this.state = state;
+      if (progress !== undefined) this.progress = progress;
+      this.stateDetail = detail;
+      this.stateMessage = message;
+      this.render();
+    }
+
+    render() {
+      const { el, state } = this;
+      const hadFocus = el.contains(document.activeElement);
+      el.dataset.state = state;
+
+      const labels = {
+        ready: 'Ready',
+        uploading: 'Uploading',
+        checking: 'Checking the file',
+        waiting: 'Waiting',
+        separating: 'Separating',
+        cancelling: 'Cancelling',
+        done: 'Done',
+        error: 'Error',
+        cancelled: 'Cancelled',
+      };
+      const label = labels[state];
+      if (this.stateText.textContent !== label) this.stateText.textContent = label;
+      this.detailText.textContent = this.stateDetail ? ` · ${this.stateDetail}` : '';
+
+      const editable = state === 'ready';
+      this.stemSelect.closest('label').hidden = !editable;
+      this.stemFixed.hidden = editable;
+      this.stemFixed.textContent = `Keeping ${STEM_NAMES[this.stemSelect.value] || this.stemSelect.value}`;
+
+      this.startButton.hidden = !editable;
+      this.cancelButton.hidden = !['uploading', 'checking', 'waiting', 'separating', 'cancelling'].includes(state);
+      this.cancelButton.disabled = state === 'cancelling' || state === 'checking';
+      this.removeButton.hidden = !['ready', 'done', 'error', 'cancelled'].includes(state);
+
+      const showsProgress = ['uploading', 'checking', 'waiting', 'separating', 'cancelling'].includes(state);
+      this.progressBar.hidden = !showsProgress;
+      if (showsProgress) {
+        if (state === 'waiting' || state === 'checking') {
+          this.progressBar.removeAttribute('value'); // indeterminate
+        } else {
+          this.progressBar.value = this.progress;
+        }
+      }
+
+      this.message.hidden = !this.stateMessage;
+      this.message.textContent = this.stateMessage;
+      this.message.setAttribute('role', state === 'error' ? 'alert' : 'note');
+
+      this.result.hidden = state !== 'done';
+
+      if (hadFocus && !el.contains(document.activeElement)) this.focusSomething();
+      updateToolbar();
+    }
+
+    // Keyboard users keep their place when the button they pressed goes away.
+    focusSomething() {
+      const candidates = [this.download, this.cancelButton, this.startButton, this.removeButton];
+      const target = candidates.find((c) => !c.hidden && !c.disabled && !c.closest('[hidden]'));
+      if (target) target.focus();
+    }
+
+    start() {
+      if (this.state !== 'ready') return;
+      const form = new FormData();
+      form.append('file', this.file, this.file.name);
+      form.append('stem', this.stemSelect.value);
+
+      const xhr = new XMLHttpRequest();
+      this.xhr = xhr;
+      xhr.open('POST', '/upload');
+      xhr.upload.addEventListener('progress', (event) => {
+        if (!event.lengthComputable || this.state !== 'uploading') return;
+        const percent = Math.floor((event.loaded / event.total) * 100);
+        this.set('uploading', { detail: `${percent} %`, progress: percent });
+      });
+      xhr.upload.addEventListener('load', () => {
+        if (this.state === 'uploading') this.set('checking', { detail: 'the server is reading it' });
+      });
+      xhr.addEventListener('load', () => {
+        this.xhr = null;
+        if (xhr.status === 200) {
+          let reply = null;
+          try { reply = JSON.parse(xhr.responseText); } catch (_) { /* handled below */ }
+          if (!reply || !reply.job_id) {
+            this.set('error', { message: 'The server accepted the upload but sent no job id.' });
+            return;
+          }
+          this.jobId = reply.job_id;
+          this.set('waiting', { detail: 'in the queue', progress: 0 });
+          this.follow();
+        } else {
+          this.set('error', { message: errorText(xhr.status, xhr.responseText) });
+        }
+      });
+      xhr.addEventListener('error', () => {
+        this.xhr = null;
+        this.set('error', { message: UNREACHABLE });
+        checkServer();
+      });
+      xhr.addEventListener('abort', () => {
+        this.xhr = null;
+        this.set('cancelled', { message: 'The upload was stopped.' });
+      });
+      this.set('uploading', { detail: '0 %', progress: 0 });
+      xhr.send(form);
+    }
+
+    // Status objects from the stream and from /status go through here.
+    apply(status) {
+      if (['done', 'error', 'cancelled', 'cancelling'].includes(this.state)) return;
+      const progress = Math.max(0, Math.min(100, Number(status.progress) || 0));
+      switch (status.status) {
+        case 'pending': {
+          const position = status.queue_position;
+          const detail = position === 1 ? 'next in the queue'
+            : position > 1 ? `position ${position} in the queue` : 'in the queue';
+          this.set('waiting', { detail, progress: 0 });
+          break;
+        }
+        case 'processing':
+          this.set('separating', { detail: `${Math.floor(progress)} %`, progress });
+          break;
+        case 'completed':
+          this.stopFollowing();
+          this.finish();
+          break;
+        case 'error':
+          this.stopFollowing();
+          this.set('error', { message: status.error_message || 'The separation failed.' });
+          break;
+        default:
+          break;
+      }
+    }
+
+    finish() {
+      const url = `/download/${encodeURIComponent(this.jobId)}`;
+      this.download.href = url;
+      this.download.setAttribute('aria-label', `Download the result for ${this.file.name}`);
+      this.audio.src = url;
+      this.set('done', { progress: 100 });
+    }
+
+    follow() {
+      if (typeof EventSource === 'function' && openStreams < MAX_STREAMS) {
+        this.listen();
+      } else {
+        this.poll();
+      }
+    }
+
+    listen() {
+      const stream = new EventSource(`/events/${encodeURIComponent(this.jobId)}`);
+      this.stream = stream;
+      openStreams += 1;
+      stream.addEventListener('status', (event) => {
+        try {
+          this.apply(JSON.parse(event.data));
+        } catch (_) { /* ignore a malformed event; the next one or polling catches up */ }
+      });
+      stream.addEventListener('deleted', () => {
+        this.stopFollowing();
+        if (this.state !== 'cancelling' && this.state !== 'cancelled') {
+          this.set('cancelled', { message: 'The job was removed from the server.' });
+        }
+      });
+      // A stream that fails or ends before the job does: poll instead.
+      stream.addEventListener('error', () => {
+        if (this.stream !== stream) return;
+        this.closeStream();
+        if (['waiting', 'separating', 'checking'].includes(this.state)) this.poll();
+      });
+    }
+
+    closeStream() {
+      if (!this.stream) return;
+      this.stream.close();
+      this.stream = null;
+      openStreams -= 1;
+    }
+
+    poll() {
+      clearTimeout(this.pollTimer);
+      this.pollTimer = setTimeout(async () => {
+        this.pollTimer = null;
+        if (!['waiting', 'separating', 'checking'].includes(this.state)) return;
+        try {
+          const response = await fetch(`/status/${encodeURIComponent(this.jobId)}`, { cache: 'no-store' });
+          const body = await response.text();
+          if (!['waiting', 'separating', 'checking'].includes(this.state)) return;
+          if (response.ok) {
+            this.apply(JSON.parse(body));
+          } else if (response.status === 404) {
+            this.set('cancelled', { message: 'The job is no longer on the server.' });
+            return;
+          } else {
+            this.stateDetail = errorText(response.status, body);
+            this.render();
+          }
+        } catch (_) {
+          this.stateDetail = 'the server is unavailable, retrying';
+          this.render();
+        }
+        this.poll();
+      }, POLL_MS);
+    }
+
+    stopFollowing() {
+      this.closeStream();
+      clearTimeout(this.pollTimer);
+      this.pollTimer = null;
+    }
+
+    async cancel() {
+      if (this.xhr) {
+        this.xhr.abort();
+        return;
+      }
+      if (!this.jobId || !['waiting', 'separating'].includes(this.state)) return;
+      const previous = this.state;
+      this.stopFollowing();
+      this.set('cancelling', { detail: 'stopping the job' });
+      let failure = null;
+      try {
+        const response = await fetch(`/jobs/${encodeURIComponent(this.jobId)}`, { method: 'DELETE' });
+        // 404: the job is already gone, which is what the user asked for.
+        if (!response.ok && response.status !== 404) failure = errorText(response.status, await response.text());
+      } catch (_) {
+        failure = UNREACHABLE;
+      }
+      if (failure === null) {
+        this.set('cancelled', { message: 'The job was stopped and its files removed from the server.' });
+      } else {
+        // The job goes on: show why it could not be cancelled and keep following it.
+        this.set(previous, { message: `Could not cancel: ${failure}` });
+        this.follow();
+      }
+    }
+
+    remove() {
+      this.stopFollowing();
+      this.audio.removeAttribute('src');
+      this.audio.load();
+      rows.delete(this);
+      const next = this.el.nextElementSibling || this.el.previousElementSibling;
+      this.el.remove();
+      updateToolbar();
+      const focusTarget = next ? next.querySelector('button:not([hidden]), a[href]') : $('#choose-button');
+      (focusTarget || $('#choose-button')).focus();
+    }
+  }
+
+  function updateToolbar() {
+    jobsSection.hidden = rows.size === 0;
+    const ready = [...rows].filter((row) => row.state === 'ready').length;
+    // One ready row has its own Separate button; several get one for all.
+    separateAll.hidden = ready < 2;
+    separateAll.textContent = `Separate all (${ready})`;
+  }
+
+  function defaultStem() {
+    const checked = document.querySelector('input[name="default-stem"]:checked');
+    return checked ? checked.value : 'vocals';
+  }
+
+  function addFiles(fileList) {
+    const files = [...fileList];
+    if (files.length === 0) return;
+    const stem = defaultStem();
+    for (const file of files) {
+      const row = new Row(file, stem);
+      rows.add(row);
+      jobList.append(row.el);
+    }
+    updateToolbar();
+  }
+
+  async function checkServer() {
+    try {
+      const response = await fetch('/health', { cache: 'no-store' });
+      const health = await response.json();
+      if (!response.ok || health.status !== 'ok') throw new Error('not ok');
+      const model = health.model ? ` · model ${health.model}` : '';
+      serverStatus.textContent = `Server ready${model}`;
+      serverStatus.dataset.state = 'ok';
+    } catch (_) {
+      serverStatus.textContent = 'Server unavailable';
+      serverStatus.dataset.state = 'down';
+      setTimeout(checkServer, 10000);
+    }
+  }
+
+  // Choosing files.
+  $('#choose-button').addEventListener('click', () => fileInput.click());
+  fileInput.addEventListener('change', () => {
+    addFiles(fileInput.files);
+    fileInput.value = '';
+  });
+
+  // Dropping files anywhere on the page; never let the browser open them.
+  let dragDepth = 0;
+  const carriesFiles = (event) => event.dataTransfer && [...event.dataTransfer.types].includes('Files');
+  document.addEventListener('dragenter', (event) => {
+    if (!carriesFiles(event)) return;
+    event.preventDefault();
+    dragDepth += 1;
+    dropzone.classList.add('dragging');
+  });
+  document.addEventListener('dragover', (event) => {
+    if (!carriesFiles(event)) return;
+    event.preventDefault();
+    event.dataTransfer.dropEffect = 'copy';
+  });
+  document.addEventListener('dragleave', (event) => {
+    if (!carriesFiles(event)) return;
+    dragDepth = Math.max(0, dragDepth - 1);
+    if (dragDepth === 0) dropzone.classList.remove('dragging');
+  });
+  document.addEventListener('drop', (event) => {
+    if (!carriesFiles(event)) return;
+    event.preventDefault();
+    dragDepth = 0;
+    dropzone.classList.remove('dragging');
+    addFiles(event.dataTransfer.files);
+  });
+
+  separateAll.addEventListener('click', () => {
+    for (const row of rows) {
+      if (row.state === 'ready') row.start();
+    }
+  });
+
+  checkServer();
+})();
