@@ -1,0 +1,18 @@
+// GET /events/{job_id}: a Server-Sent Events stream of one job. An event
+// `status` (data: the /status object) is sent at once and on every change;
+// the stream ends after completed or error. If the job is deleted, an event
+// `deleted` (data: {"job_id": ...}) ends it. A comment every 15 s keeps
+// proxies from closing an idle stream.
+#pragma once
+
+#include "job_scheduler.h"
+
+#include <libsoup/soup.h>
+
+namespace demucs {
+
+/// Answers `message` with the event stream of job `job` (which exists). The
+/// stream object lives until the response ends or the client goes away.
+void start_event_stream(SoupServerMessage *message, JobScheduler &scheduler, const Job &job);
+
+}  // namespace demucs

@@ -1,0 +1,79 @@
+#include "job.h"
+
+#include <glib.h>
+
+#include <cmath>
+
+namespace demucs {
+
+const char *job_status_name(JobStatus status) {
+  switch (status) {
+    case JobStatus::pending: return "pending";
+    case JobStatus::processing: return "processing";
+    case JobStatus::completed: return "completed";
+    case JobStatus::error: return "error";
+  }
+  return "error";
+}
+
+std::optional<JobStatus> job_status_from_name(const std::string &name) {
+  for (JobStatus status : {JobStatus::pending, JobStatus::processing, JobStatus::completed, JobStatus::error})
+    if (name == job_status_name(status)) return status;
+  return std::nullopt;
+}
+
+std::string iso8601_utc(std::int64_t unix_microseconds) {
+  GDateTime *time = g_date_time_new_from_unix_utc(unix_microseconds / G_USEC_PER_SEC);
+  if (time == nullptr) return "";
+  gchar *seconds = g_date_time_format(time, "%Y-%m-%dT%H:%M:%S");
+  g_date_time_unref(time);
+  const int milliseconds = static_cast<int>((unix_microseconds % G_USEC_PER_SEC) / 1000);
+  gchar *text = g_strdup_printf("%s.%03dZ", seconds, milliseconds);
+  std::string result = text;
+  g_free(seconds);
+  g_free(text);
+  return result;
+}
+
+std::string download_file_name(const Job &job) {
+  std::string base = job.filename;
+  const std::size_t dot = base.rfind('.');
+  if (dot != std::string::npos && dot > 0) base.erase(dot);
+  if (base.empty()) base = "audio";
+  return base + "_" + job.stem + "." + job.format;
+}
+
+JsonNode *job_status_json(const Job &job, std::optional<int> queue_position) {
+  JsonBuilder *builder = json_builder_new();
+  json_builder_begin_object(builder);
+  json_builder_set_member_name(builder, "job_id");
+  json_builder_add_string_value(builder, job.id.c_str());
+  json_builder_set_member_name(builder, "filename");
+  json_builder_add_string_value(builder, job.filename.c_str());
+  json_builder_set_member_name(builder, "status");
+  json_builder_add_string_value(builder, job_status_name(job.status));
+  json_builder_set_member_name(builder, "progress");
+  // One decimal is all a progress bar can show.
+  json_builder_add_double_value(builder, std::round(job.progress * 10.0) / 10.0);
+  json_builder_set_member_name(builder, "error_message");
+  if (job.status == JobStatus::error)
+    json_builder_add_string_value(builder, job.error_message.c_str());
+  else
+    json_builder_add_null_value(builder);
+  json_builder_set_member_name(builder, "created_at");
+  json_builder_add_string_value(builder, iso8601_utc(job.created_at).c_str());
+  json_builder_set_member_name(builder, "stem");
+  json_builder_add_string_value(builder, job.stem.c_str());
+  json_builder_set_member_name(builder, "format");
+  json_builder_add_string_value(builder, job.format.c_str());
+  if (queue_position) {
+    json_builder_set_member_name(builder, "queue_position");
+    json_builder_add_int_value(builder, *queue_position);
+  }
+  json_builder_end_object(builder);
+  JsonNode *root = json_builder_get_root(builder);
+  g_object_unref(builder);
+  return root;
+}
+
+}  // namespace demucs

@@ -1,0 +1,100 @@
+// Runs the jobs: at most max_jobs separation pipelines at once, the others
+// waiting in upload order; each job's state goes to the store as it changes
+// and to whoever listens (the Server-Sent Events streams). Everything happens
+// on the daemon's main loop.
+#pragma once
+
+#include "job.h"
+#include "job_store.h"
+
+#include "separation_pipeline.h"
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace demucs {
+
+struct SchedulerSettings {
+  std::string data_dir;  ///< jobs live in data_dir/jobs/<id>/
+  std::string model;
+  std::string device;
+  int max_jobs = 1;
+};
+
+class JobScheduler {
+ public:
+  /// A job changed (deleted: it was removed, `job` is its last state).
+  using Listener = std::function<void(const Job &job, bool deleted)>;
+
+  JobScheduler(JobStore &store, SchedulerSettings settings);
+  /// Stops running pipelines, leaving their jobs "processing" in the store:
+  /// they run again from the start at the next start-up.
+  ~JobScheduler();
+  JobScheduler(const JobScheduler &) = delete;
+  JobScheduler &operator=(const JobScheduler &) = delete;
+
+  /// The folder of a job's files.
+  std::string job_folder(const std::string &id) const;
+
+  /// Puts jobs left "processing" by a stopped daemon back in the queue and
+  /// removes job folders that no job owns (uploads cut short). Call once at start.
+  void recover();
+
+  /// Whether pipelines may start: false while the model downloads or loads.
+  /// When `unavailable_reason` is not empty, every waiting and future job
+  /// ends in error with it instead.
+  void set_model_state(bool ready, const std::string &unavailable_reason);
+
+  /// Stores a new pending job (sets job.sequence) and starts it when a slot is free.
+  void submit(Job &job);
+  /// Cancels the job's pipeline if it runs, deletes its files and the job.
+  /// False if there is no such job.
+  bool remove(const std::string &id);
+  /// Removes finished jobs (completed or error) created more than `ttl_seconds`
+  /// ago, with their files. Returns how many.
+  int remove_expired(std::int64_t ttl_seconds);
+
+  /// A job, with the live progress of a running one.
+  std::optional<Job> find(const std::string &id) const;
+  /// The newest `limit` jobs, newest first, with live progress.
+  std::vector<Job> recent(int limit) const;
+  /// 1 for the next job to start; nullopt unless the job is pending.
+  std::optional<int> queue_position(const std::string &id) const;
+  int pending_count() const;
+  int running_count() const { return static_cast<int>(running_.size()); }
+  const SchedulerSettings &settings() const { return settings_; }
+
+  int subscribe(const std::string &id, Listener listener);
+  void unsubscribe(int token);
+
+ private:
+  struct Running {
+    Job job;
+    std::unique_ptr<SeparationPipeline> pipeline;
+  };
+
+  void start_waiting_jobs();
+  void start(Job job);
+  void on_progress(const std::string &id, double percent);
+  void on_done(const std::string &id, bool ok, const std::string &error_message);
+  void set_state(Job &job, JobStatus status, double progress, const std::string &error_message);
+  void notify(const Job &job, bool deleted);
+  void delete_files(const std::string &id);
+  void schedule_start();
+  static gboolean on_start_waiting(gpointer self);
+
+  JobStore &store_;
+  SchedulerSettings settings_;
+  bool model_ready_ = false;
+  std::string model_unavailable_;
+  std::map<std::string, Running> running_;
+  std::multimap<std::string, std::pair<int, Listener>> listeners_;  // by job id
+  int next_token_ = 1;
+  guint start_source_ = 0;
+};
+
+}  // namespace demucs

@@ -1,0 +1,72 @@
+// Makes the daemon's model ready once, at start-up, and keeps it loaded:
+//
+// 1. a known model name (htdemucs) whose files the model cache lacks is
+//    downloaded into the cache (progress in the log and in state());
+// 2. a demucsvocals element is brought to READY, which loads the model, and
+//    kept there for the daemon's life. The element shares loaded models
+//    within a process, so every job's pipeline uses this one copy instead of
+//    loading its own.
+//
+// Both steps run on a thread of their own; the main loop hears of each change
+// through the callback. When the model cannot be had (offline, a bad file),
+// the state says why and how to install it, and the daemon keeps serving.
+#pragma once
+
+#include <gio/gio.h>
+#include <gst/gst.h>
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+namespace demucs {
+
+class ModelProvisioner {
+ public:
+  enum class Phase { downloading, loading, ready, unavailable };
+
+  struct State {
+    Phase phase = Phase::loading;
+    double download_percent = 0.0;  ///< while downloading
+    std::string error_message;      ///< when unavailable: what is wrong and how to fix it
+  };
+
+  /// Called on `context` after every change of phase.
+  using ChangeCallback = std::function<void(const State &state)>;
+
+  ModelProvisioner(std::string model, std::string device, GMainContext *context, ChangeCallback on_change);
+  /// Cancels a download in progress, waits for the thread, unloads the model.
+  ~ModelProvisioner();
+  ModelProvisioner(const ModelProvisioner &) = delete;
+  ModelProvisioner &operator=(const ModelProvisioner &) = delete;
+
+  /// Starts the download (if needed) and the load.
+  void start();
+
+  State state() const;
+  const std::string &model() const { return model_; }
+  const std::string &device() const { return device_; }
+  static const char *phase_name(Phase phase);
+
+ private:
+  void provision();  // on the thread
+  std::string download_missing_files();
+  std::string load();
+  void set_state(State state);
+
+  std::string model_;
+  std::string device_;
+  GMainContext *context_;
+  ChangeCallback on_change_;
+  GCancellable *cancellable_;
+  GstElement *holder_ = nullptr;  // a pipeline holding the READY demucsvocals element
+  mutable std::mutex mutex_;
+  State state_;
+  std::thread thread_;
+  std::shared_ptr<std::atomic<bool>> alive_;
+};
+
+}  // namespace demucs

@@ -1,0 +1,384 @@
+#include "rest_api.h"
+
+#include "daemon_log.h"
+#include "event_stream.h"
+#include "json_reply.h"
+#include "upload_name.h"
+#include "upload_receiver.h"
+
+#include "output_format.h"
+#include "registry/model_registry.h"
+
+#include <cmath>
+#include <memory>
+
+namespace demucs {
+
+namespace {
+
+constexpr const char *kReceiverKey = "demucs-upload-receiver";
+constexpr const char *kStartKey = "demucs-request-start";
+// Room for the multipart framing and the small fields around the file.
+constexpr std::int64_t kMultipartOverheadBytes = 64 * 1024;
+constexpr int kRecentJobs = 100;
+
+// For the log's duration: when the request's headers were read.
+void mark_request_start(SoupServerMessage *message) {
+  if (g_object_get_data(G_OBJECT(message), kStartKey) != nullptr) return;
+  auto *start = g_new(gint64, 1);
+  *start = g_get_monotonic_time();
+  g_object_set_data_full(G_OBJECT(message), kStartKey, start, g_free);
+}
+
+UploadReceiver *receiver_of(SoupServerMessage *message) {
+  return static_cast<UploadReceiver *>(g_object_get_data(G_OBJECT(message), kReceiverKey));
+}
+
+// "/status/abc" with prefix "/status/" -> "abc"; "" when the path is not below it.
+std::string id_after(const std::string &path, const char *prefix) {
+  const std::string start(prefix);
+  if (path.compare(0, start.size(), start) != 0) return "";
+  std::string id = path.substr(start.size());
+  if (id.find('/') != std::string::npos) return "";
+  return id;
+}
+
+void reply_no_job(SoupServerMessage *message, const std::string &id) {
+  reply_error(message, SOUP_STATUS_NOT_FOUND,
+              "There is no job \"" + id + "\" (it may have expired or been deleted).");
+}
+
+void reply_method_not_allowed(SoupServerMessage *message, const char *allowed) {
+  reply_error(message, SOUP_STATUS_METHOD_NOT_ALLOWED,
+              std::string("Method ") + soup_server_message_get_method(message) + " is not allowed here; use " +
+                  allowed + ".");
+  soup_message_headers_replace(soup_server_message_get_response_headers(message), "Allow", allowed);
+}
+
+bool is_method(SoupServerMessage *message, const char *method) {
+  return g_strcmp0(soup_server_message_get_method(message), method) == 0;
+}
+
+const char *audio_content_type(const std::string &format) {
+  if (format == "flac") return "audio/flac";
+  if (format == "mp3") return "audio/mpeg";
+  return "audio/wav";
+}
+
+}  // namespace
+
+RestApi::RestApi(SoupServer *server, JobScheduler &scheduler, const ModelProvisioner &model,
+                 const StaticFiles &web, RestApiSettings settings)
+    : server_(server), scheduler_(scheduler), model_(model), web_(web), settings_(std::move(settings)) {
+  // libsoup pairs early and normal handlers by path: /upload needs both.
+  soup_server_add_early_handler(server_, "/upload", on_early, this, nullptr);
+  soup_server_add_handler(server_, "/upload", on_request, this, nullptr);
+  soup_server_add_handler(server_, nullptr, on_request, this, nullptr);
+  g_signal_connect(server_, "request-finished", G_CALLBACK(on_request_finished), this);
+}
+
+RestApi::~RestApi() {
+  g_signal_handlers_disconnect_by_data(server_, this);
+  soup_server_remove_handler(server_, "/upload");
+  soup_server_remove_handler(server_, "/");
+}
+
+void RestApi::on_request_finished(SoupServer *, SoupServerMessage *message, gpointer) {
+  const gint64 *start = static_cast<const gint64 *>(g_object_get_data(G_OBJECT(message), kStartKey));
+  const double milliseconds = start ? (g_get_monotonic_time() - *start) / 1000.0 : 0.0;
+  daemon_log("%s %s %s -> %u (%.1f ms)", soup_server_message_get_remote_host(message),
+             soup_server_message_get_method(message), g_uri_get_path(soup_server_message_get_uri(message)),
+             soup_server_message_get_status(message), milliseconds);
+}
+
+// --- POST /upload ------------------------------------------------------------
+
+void RestApi::on_early(SoupServer *, SoupServerMessage *message, const char *path, GHashTable *, gpointer data) {
+  auto *self = static_cast<RestApi *>(data);
+  mark_request_start(message);
+  if (g_strcmp0(path, "/upload") != 0) return;  // below /upload: the normal handler says 404
+  if (!is_method(message, "POST")) {
+    reply_method_not_allowed(message, "POST");
+    return;
+  }
+  self->begin_upload(message);
+}
+
+void RestApi::begin_upload(SoupServerMessage *message) {
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers(message);
+  const std::string boundary =
+      MultipartStreamParser::boundary_of(soup_message_headers_get_one(headers, "Content-Type"));
+  if (boundary.empty()) {
+    reply_error(message, SOUP_STATUS_BAD_REQUEST,
+                "POST /upload expects a multipart/form-data body with the audio file in a field named \"file\".");
+    return;
+  }
+  if (soup_message_headers_get_encoding(headers) == SOUP_ENCODING_CONTENT_LENGTH &&
+      soup_message_headers_get_content_length(headers) > settings_.max_upload_bytes + kMultipartOverheadBytes) {
+    reply_error(message, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE,
+                "The file is too large: the limit is " + std::to_string(settings_.max_upload_bytes / (1024 * 1024)) +
+                    " MB.");
+    soup_message_headers_replace(soup_server_message_get_response_headers(message), "Connection", "close");
+    // The body that follows is read and dropped, never kept.
+    soup_message_body_set_accumulate(soup_server_message_get_request_body(message), FALSE);
+    return;
+  }
+  if (scheduler_.pending_count() >= settings_.max_queue) {
+    reply_error(message, SOUP_STATUS_SERVICE_UNAVAILABLE,
+                "The queue is full (" + std::to_string(settings_.max_queue) +
+                    " jobs waiting). Try again in a few minutes.");
+    soup_message_headers_replace(soup_server_message_get_response_headers(message), "Retry-After", "60");
+    soup_message_body_set_accumulate(soup_server_message_get_request_body(message), FALSE);
+    return;
+  }
+
+  gchar *uuid = g_uuid_string_random();
+  const std::string job_id = uuid;
+  g_free(uuid);
+  auto *receiver = new UploadReceiver(message, boundary, job_id, scheduler_.job_folder(job_id),
+                                      settings_.max_upload_bytes);
+  g_object_set_data_full(G_OBJECT(message), kReceiverKey, receiver,
+                         [](gpointer data) { delete static_cast<UploadReceiver *>(data); });
+  // Stream the body to the receiver instead of collecting it in memory.
+  soup_message_body_set_accumulate(soup_server_message_get_request_body(message), FALSE);
+  g_signal_connect(message, "got-chunk", G_CALLBACK(+[](SoupServerMessage *msg, GBytes *chunk, gpointer) {
+                     gsize size = 0;
+                     const char *data = static_cast<const char *>(g_bytes_get_data(chunk, &size));
+                     if (UploadReceiver *upload = receiver_of(msg)) upload->receive(data, size);
+                   }),
+                   nullptr);
+}
+
+bool RestApi::valid_stem(const std::string &stem, std::string &why) const {
+  if (stem == "vocals" || stem == "instrumental") return true;
+  if (const KnownModel *known = find_known_model(model_.model())) {
+    for (const std::string &source : known->sources)
+      if (stem == source) return true;
+    std::string valid = "vocals, instrumental";
+    for (const std::string &source : known->sources)
+      if (source != "vocals") valid += ", " + source;
+    why = "Unknown stem \"" + stem + "\" for model " + known->name + "; choose one of: " + valid + ".";
+    return false;
+  }
+  // A checkpoint given by path: its sources are known once the element loads
+  // it, which reports an unknown stem as the job's error. Refuse only what
+  // cannot be a source name.
+  for (char c : stem)
+    if (!g_ascii_isalnum(c) && c != '_' && c != '-') {
+      why = "Unknown stem \"" + stem + "\".";
+      return false;
+    }
+  return !stem.empty();
+}
+
+void RestApi::finish_upload(SoupServerMessage *message) {
+  UploadReceiver *receiver = receiver_of(message);
+  if (receiver == nullptr) {
+    reply_error(message, SOUP_STATUS_BAD_REQUEST, "The upload could not be read.");
+    return;
+  }
+  if (!receiver->finish()) return;
+
+  const std::string stem = receiver->field("stem").value_or("vocals");
+  const std::string format = receiver->field("format").value_or("wav");
+  std::string why;
+  if (!valid_stem(stem.empty() ? "vocals" : stem, why)) {
+    receiver->reject(SOUP_STATUS_BAD_REQUEST, why);
+    return;
+  }
+  const std::optional<OutputFormat> output_format = output_format_from_name(format.empty() ? "wav" : format);
+  if (!output_format) {
+    receiver->reject(SOUP_STATUS_BAD_REQUEST, "Unknown format \"" + format + "\"; choose one of: " +
+                                                  output_format_names() + ".");
+    return;
+  }
+
+  Job job;
+  job.id = receiver->job_id();
+  job.filename = sanitize_upload_name(receiver->client_file_name());
+  job.stem = stem.empty() ? "vocals" : stem;
+  job.format = output_format_name(*output_format);
+  job.created_at = g_get_real_time();
+  job.input_path = receiver->stored_path();
+  job.output_path = scheduler_.job_folder(job.id) + "/output." + job.format;
+
+  // Decodable audio? Ask GStreamer, without blocking the main loop.
+  soup_server_message_pause(message);
+  g_object_ref(message);
+  probe_.probe(job.input_path, [this, message, job](bool ok, const std::string &reason) mutable {
+    UploadReceiver *upload = receiver_of(message);
+    if (!ok) {
+      upload->reject(SOUP_STATUS_UNSUPPORTED_MEDIA_TYPE,
+                     "\"" + job.filename + "\" is not audio that can be decoded: " + reason + ".");
+    } else {
+      try {
+        scheduler_.submit(job);
+        upload->keep();
+        JsonBuilder *builder = json_builder_new();
+        json_builder_begin_object(builder);
+        json_builder_set_member_name(builder, "job_id");
+        json_builder_add_string_value(builder, job.id.c_str());
+        json_builder_set_member_name(builder, "status");
+        json_builder_add_string_value(builder, "pending");
+        json_builder_end_object(builder);
+        reply_json(message, SOUP_STATUS_OK, json_builder_get_root(builder));
+        g_object_unref(builder);
+      } catch (const std::exception &error) {
+        upload->reject(SOUP_STATUS_INTERNAL_SERVER_ERROR,
+                       std::string("The job could not be stored: ") + error.what());
+      }
+    }
+    soup_server_message_unpause(message);
+    g_object_unref(message);
+  });
+}
+
+// --- Everything else -----------------------------------------------------------
+
+void RestApi::on_request(SoupServer *, SoupServerMessage *message, const char *path_text, GHashTable *,
+                         gpointer data) {
+  auto *self = static_cast<RestApi *>(data);
+  mark_request_start(message);
+  const std::string path = path_text;
+  const bool get = is_method(message, "GET") || is_method(message, "HEAD");
+
+  try {
+    if (path == "/upload") {
+      self->finish_upload(message);
+      return;
+    }
+    if (path == "/health") {
+      if (!get) return reply_method_not_allowed(message, "GET");
+      return self->reply_health(message);
+    }
+    if (path == "/jobs") {
+      if (!get) return reply_method_not_allowed(message, "GET");
+      return self->reply_jobs(message);
+    }
+    struct Route {
+      const char *prefix;
+      const char *methods;
+    };
+    for (const Route route : {Route{"/status/", "GET"}, Route{"/download/", "GET"}, Route{"/events/", "GET"},
+                              Route{"/jobs/", "GET, DELETE"}}) {
+      const std::string id = id_after(path, route.prefix);
+      if (id.empty()) continue;
+      const bool is_jobs = std::string(route.prefix) == "/jobs/";
+      if (is_jobs && is_method(message, "DELETE")) return self->reply_delete(message, id);
+      if (!get) return reply_method_not_allowed(message, route.methods);
+      const std::optional<Job> job = self->scheduler_.find(id);
+      if (!job) return reply_no_job(message, id);
+      if (route.prefix == std::string("/download/")) return self->reply_download(message, *job);
+      if (route.prefix == std::string("/events/")) return start_event_stream(message, self->scheduler_, *job);
+      return self->reply_status(message, *job);
+    }
+    if (get && self->web_.serve(message, path)) return;
+    reply_error(message, SOUP_STATUS_NOT_FOUND, "There is no page " + path + " here.");
+  } catch (const std::exception &error) {
+    reply_error(message, SOUP_STATUS_INTERNAL_SERVER_ERROR, std::string("Internal error: ") + error.what());
+  }
+}
+
+void RestApi::reply_status(SoupServerMessage *message, const Job &job) {
+  std::optional<int> position;
+  if (job.status == JobStatus::pending) position = scheduler_.queue_position(job.id);
+  reply_json(message, SOUP_STATUS_OK, job_status_json(job, position));
+}
+
+void RestApi::reply_jobs(SoupServerMessage *message) {
+  JsonArray *jobs = json_array_new();
+  for (const Job &job : scheduler_.recent(kRecentJobs)) {
+    std::optional<int> position;
+    if (job.status == JobStatus::pending) position = scheduler_.queue_position(job.id);
+    json_array_add_element(jobs, job_status_json(job, position));
+  }
+  JsonObject *root = json_object_new();
+  json_object_set_array_member(root, "jobs", jobs);
+  JsonNode *node = json_node_init_object(json_node_alloc(), root);
+  json_object_unref(root);
+  reply_json(message, SOUP_STATUS_OK, node);
+}
+
+void RestApi::reply_download(SoupServerMessage *message, const Job &job) {
+  if (job.status == JobStatus::error) {
+    reply_error(message, SOUP_STATUS_CONFLICT, "The job failed, there is nothing to download: " + job.error_message);
+    return;
+  }
+  if (job.status != JobStatus::completed) {
+    reply_error(message, SOUP_STATUS_CONFLICT,
+                "The job is not finished yet (" + std::string(job_status_name(job.status)) + ", " +
+                    std::to_string(static_cast<int>(job.progress)) + "%). Download it once it is completed.");
+    return;
+  }
+  GError *error = nullptr;
+  GMappedFile *mapped = g_mapped_file_new(job.output_path.c_str(), FALSE, &error);
+  if (mapped == nullptr) {
+    reply_error(message, SOUP_STATUS_NOT_FOUND, "The result of this job is gone: " +
+                                                    std::string(error ? error->message : "missing file") + ".");
+    g_clear_error(&error);
+    return;
+  }
+  GBytes *bytes = g_mapped_file_get_bytes(mapped);
+  g_mapped_file_unref(mapped);
+  SoupMessageHeaders *headers = soup_server_message_get_response_headers(message);
+  soup_message_headers_set_content_type(headers, audio_content_type(job.format), nullptr);
+  GHashTable *params = g_hash_table_new(g_str_hash, g_str_equal);
+  const std::string name = download_file_name(job);
+  g_hash_table_insert(params, const_cast<char *>("filename"), const_cast<char *>(name.c_str()));
+  soup_message_headers_set_content_disposition(headers, "attachment", params);
+  g_hash_table_destroy(params);
+  soup_server_message_set_status(message, SOUP_STATUS_OK, nullptr);
+  soup_message_body_append_bytes(soup_server_message_get_response_body(message), bytes);
+  g_bytes_unref(bytes);
+}
+
+void RestApi::reply_delete(SoupServerMessage *message, const std::string &id) {
+  if (!scheduler_.remove(id)) return reply_no_job(message, id);
+  JsonBuilder *builder = json_builder_new();
+  json_builder_begin_object(builder);
+  json_builder_set_member_name(builder, "job_id");
+  json_builder_add_string_value(builder, id.c_str());
+  json_builder_set_member_name(builder, "deleted");
+  json_builder_add_boolean_value(builder, TRUE);
+  json_builder_end_object(builder);
+  reply_json(message, SOUP_STATUS_OK, json_builder_get_root(builder));
+  g_object_unref(builder);
+}
+
+void RestApi::reply_health(SoupServerMessage *message) {
+  const ModelProvisioner::State state = model_.state();
+  JsonBuilder *builder = json_builder_new();
+  json_builder_begin_object(builder);
+  json_builder_set_member_name(builder, "status");
+  json_builder_add_string_value(builder, state.phase == ModelProvisioner::Phase::unavailable ? "degraded" : "ok");
+  json_builder_set_member_name(builder, "version");
+  json_builder_add_string_value(builder, settings_.version.c_str());
+  json_builder_set_member_name(builder, "model");
+  json_builder_add_string_value(builder, model_.model().c_str());
+  json_builder_set_member_name(builder, "device");
+  json_builder_add_string_value(builder, model_.device().c_str());
+  json_builder_set_member_name(builder, "model_loaded");
+  json_builder_add_boolean_value(builder, state.phase == ModelProvisioner::Phase::ready);
+  json_builder_set_member_name(builder, "model_state");
+  json_builder_add_string_value(builder, ModelProvisioner::phase_name(state.phase));
+  if (state.phase == ModelProvisioner::Phase::downloading) {
+    json_builder_set_member_name(builder, "model_download_percent");
+    json_builder_add_double_value(builder, std::round(state.download_percent * 10.0) / 10.0);
+  }
+  json_builder_set_member_name(builder, "model_error");
+  if (state.error_message.empty())
+    json_builder_add_null_value(builder);
+  else
+    json_builder_add_string_value(builder, state.error_message.c_str());
+  json_builder_set_member_name(builder, "jobs_processing");
+  json_builder_add_int_value(builder, scheduler_.running_count());
+  json_builder_set_member_name(builder, "jobs_pending");
+  json_builder_add_int_value(builder, scheduler_.pending_count());
+  json_builder_set_member_name(builder, "max_jobs");
+  json_builder_add_int_value(builder, scheduler_.settings().max_jobs);
+  json_builder_end_object(builder);
+  reply_json(message, SOUP_STATUS_OK, json_builder_get_root(builder));
+  g_object_unref(builder);
+}
+
+}  // namespace demucs

@@ -1,0 +1,65 @@
+// The HTTP routes of demucs-vocalsd:
+//
+//   POST   /upload            multipart field `file` (+ `stem`, `format`) -> {"job_id", "status": "pending"}
+//   GET    /status/{job_id}   the job's state (queue_position while pending)
+//   GET    /download/{job_id} the result (409 until completed)
+//   GET    /events/{job_id}   Server-Sent Events of the job's state
+//   GET    /jobs              recent jobs, newest first
+//   DELETE /jobs/{job_id}     cancels and removes a job and its files
+//   GET    /health            service and model state
+//   GET    / and /<file>      the browser UI (web/)
+//
+// Every error is {"error": "..."} with 400, 404, 405, 409, 413, 415 or 503.
+#pragma once
+
+#include "audio_probe.h"
+#include "job_scheduler.h"
+#include "model_provisioner.h"
+#include "static_files.h"
+
+#include <libsoup/soup.h>
+
+#include <cstdint>
+#include <string>
+
+namespace demucs {
+
+struct RestApiSettings {
+  std::int64_t max_upload_bytes = 100 * 1024 * 1024;
+  int max_queue = 100;
+  std::string version;
+};
+
+class RestApi {
+ public:
+  RestApi(SoupServer *server, JobScheduler &scheduler, const ModelProvisioner &model, const StaticFiles &web,
+          RestApiSettings settings);
+  ~RestApi();
+  RestApi(const RestApi &) = delete;
+  RestApi &operator=(const RestApi &) = delete;
+
+ private:
+  static void on_early(SoupServer *, SoupServerMessage *message, const char *path, GHashTable *,
+                       gpointer self);
+  static void on_request(SoupServer *, SoupServerMessage *message, const char *path, GHashTable *,
+                         gpointer self);
+  static void on_request_finished(SoupServer *, SoupServerMessage *message, gpointer self);
+
+  void begin_upload(SoupServerMessage *message);
+  void finish_upload(SoupServerMessage *message);
+  void reply_health(SoupServerMessage *message);
+  void reply_status(SoupServerMessage *message, const Job &job);
+  void reply_jobs(SoupServerMessage *message);
+  void reply_download(SoupServerMessage *message, const Job &job);
+  void reply_delete(SoupServerMessage *message, const std::string &id);
+  bool valid_stem(const std::string &stem, std::string &why) const;
+
+  SoupServer *server_;
+  JobScheduler &scheduler_;
+  const ModelProvisioner &model_;
+  const StaticFiles &web_;
+  RestApiSettings settings_;
+  AudioProbe probe_;
+};
+
+}  // namespace demucs

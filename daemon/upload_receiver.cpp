@@ -1,0 +1,155 @@
+#include "upload_receiver.h"
+
+#include "json_reply.h"
+#include "upload_name.h"
+
+#include <glib/gstdio.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace demucs {
+
+UploadReceiver::UploadReceiver(SoupServerMessage *message, std::string boundary, std::string job_id,
+                               std::string folder, std::int64_t max_bytes)
+    : message_(message),
+      parser_(std::move(boundary),
+              MultipartStreamParser::Callbacks{
+                  [this](const MultipartPart &part) { on_part_begin(part); },
+                  [this](const char *data, std::size_t size) { on_part_data(data, size); },
+                  [this]() { on_part_end(); }}),
+      job_id_(std::move(job_id)),
+      folder_(std::move(folder)),
+      max_bytes_(max_bytes) {}
+
+UploadReceiver::~UploadReceiver() {
+  if (!keep_) discard_file();
+}
+
+std::optional<std::string> UploadReceiver::field(const std::string &name) const {
+  auto it = fields_.find(name);
+  if (it == fields_.end()) return std::nullopt;
+  return it->second;
+}
+
+void UploadReceiver::discard_file() {
+  if (file_) {
+    std::fclose(file_);
+    file_ = nullptr;
+  }
+  if (!stored_path_.empty()) g_remove(stored_path_.c_str());
+  g_rmdir(folder_.c_str());
+}
+
+void UploadReceiver::reject(guint status, const std::string &text) {
+  if (rejected_) return;
+  rejected_ = true;
+  discard_file();
+  reply_error(message_, status, text);
+  // The client may go on sending: the rest is read and dropped, then the
+  // connection closes.
+  soup_message_headers_replace(soup_server_message_get_response_headers(message_), "Connection", "close");
+}
+
+void UploadReceiver::receive(const char *data, std::size_t size) {
+  if (rejected_) return;
+  if (!parser_.feed(data, size))
+    reject(SOUP_STATUS_BAD_REQUEST, "The upload is not a valid multipart/form-data body: " + parser_.error() + ".");
+}
+
+bool UploadReceiver::finish() {
+  if (rejected_) return false;
+  if (!parser_.finish()) {
+    reject(SOUP_STATUS_BAD_REQUEST, "The upload is not a valid multipart/form-data body: " + parser_.error() + ".");
+    return false;
+  }
+  if (!saw_file_part_) {
+    reject(SOUP_STATUS_BAD_REQUEST, "The upload has no file: send it in a multipart/form-data field named \"file\".");
+    return false;
+  }
+  if (file_bytes_ == 0) {
+    reject(SOUP_STATUS_BAD_REQUEST, "The uploaded file \"" + client_file_name_ + "\" is empty.");
+    return false;
+  }
+  return true;
+}
+
+void UploadReceiver::on_part_begin(const MultipartPart &part) {
+  if (rejected_) return;
+  current_field_.clear();
+  in_ignored_part_ = false;
+  if (part.name == "file") {
+    if (saw_file_part_) {
+      reject(SOUP_STATUS_BAD_REQUEST, "Send one file per upload.");
+      return;
+    }
+    saw_file_part_ = true;
+    client_file_name_ = part.filename;
+    extension_ = lowercase_extension(part.filename);
+    if (!is_allowed_upload_extension(extension_)) {
+      const std::string shown = sanitize_upload_name(part.filename);
+      reject(SOUP_STATUS_UNSUPPORTED_MEDIA_TYPE,
+             "\"" + shown + "\" is not an allowed file type. Upload an audio file: " +
+                 allowed_upload_extensions() + ".");
+      return;
+    }
+    if (g_mkdir_with_parents(folder_.c_str(), 0700) != 0) {
+      reject(SOUP_STATUS_INTERNAL_SERVER_ERROR,
+             std::string("The server could not store the upload: ") + std::strerror(errno) + ".");
+      return;
+    }
+    stored_path_ = folder_ + "/input." + extension_;
+    file_ = g_fopen(stored_path_.c_str(), "wb");
+    if (file_ == nullptr) {
+      reject(SOUP_STATUS_INTERNAL_SERVER_ERROR,
+             std::string("The server could not store the upload: ") + std::strerror(errno) + ".");
+      return;
+    }
+    return;
+  }
+  if (part.has_filename || static_cast<int>(fields_.size()) >= kMaxFields) {
+    in_ignored_part_ = true;  // other files and surplus fields are not kept
+    return;
+  }
+  current_field_ = part.name;
+  fields_[current_field_];
+}
+
+void UploadReceiver::on_part_data(const char *data, std::size_t size) {
+  if (rejected_ || in_ignored_part_) return;
+  if (file_) {
+    file_bytes_ += static_cast<std::int64_t>(size);
+    if (file_bytes_ > max_bytes_) {
+      reject(SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE,
+             "The file is too large: the limit is " + std::to_string(max_bytes_ / (1024 * 1024)) + " MB.");
+      return;
+    }
+    if (std::fwrite(data, 1, size, file_) != size) {
+      reject(SOUP_STATUS_INTERNAL_SERVER_ERROR,
+             std::string("The server could not store the upload: ") + std::strerror(errno) + ".");
+    }
+    return;
+  }
+  if (!current_field_.empty()) {
+    std::string &value = fields_[current_field_];
+    if (value.size() + size > kMaxFieldBytes) {
+      reject(SOUP_STATUS_BAD_REQUEST, "The form field \"" + current_field_ + "\" is too long.");
+      return;
+    }
+    value.append(data, size);
+  }
+}
+
+void UploadReceiver::on_part_end() {
+  if (file_ && !rejected_) {
+    const bool closed = std::fclose(file_) == 0;
+    file_ = nullptr;
+    if (!closed)
+      reject(SOUP_STATUS_INTERNAL_SERVER_ERROR,
+             std::string("The server could not store the upload: ") + std::strerror(errno) + ".");
+  }
+  current_field_.clear();
+  in_ignored_part_ = false;
+}
+
+}  // namespace demucs
