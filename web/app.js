@@ -24,7 +24,7 @@
   let openStreams = 0;
   const POLL_MS = 1000;
 
-  const STEM_NAMES = { vocals: 'vocals', instrumental: 'instrumental' };
+  const STEM_NAMES = { vocals: 'Vocals', instrumental: 'Instrumental' };
 
   function formatSize(bytes) {
     if (bytes < 1024) return `${bytes} B`;
@@ -135,14 +135,22 @@
       const editable = state === 'ready';
       this.stemSelect.closest('label').hidden = !editable;
       this.stemFixed.hidden = editable;
-      this.stemFixed.textContent = `Keeping ${STEM_NAMES[this.stemSelect.value] || this.stemSelect.value}`;
+      const stemName = STEM_NAMES[this.stemSelect.value] || this.stemSelect.value;
+      if (this.stemFixed.dataset.stem !== stemName) {
+        const hidden = document.createElement('span');
+        hidden.className = 'visually-hidden';
+        hidden.textContent = 'keeping ';
+        this.stemFixed.replaceChildren(hidden, stemName);
+        this.stemFixed.dataset.stem = stemName;
+      }
 
       this.startButton.hidden = !editable;
       this.cancelButton.hidden = !['uploading', 'checking', 'waiting', 'separating', 'cancelling'].includes(state);
-      this.cancelButton.disabled = state === 'cancelling' || state === 'checking';
+      // aria-disabled, not disabled: a disabled button loses the keyboard focus.
+      this.cancelButton.setAttribute('aria-disabled', String(state === 'cancelling' || state === 'checking'));
       this.removeButton.hidden = !['ready', 'done', 'error', 'cancelled'].includes(state);
 
-      const showsProgress = ['uploading', 'checking', 'waiting', 'separating', 'cancelling'].includes(state);
+      const showsProgress = ['uploading', 'checking', 'waiting', 'separating', 'cancelling', 'done'].includes(state);
       this.progressBar.hidden = !showsProgress;
       if (showsProgress) {
         if (state === 'waiting' || state === 'checking') {
@@ -165,7 +173,7 @@
     // Keyboard users keep their place when the button they pressed goes away.
     focusSomething() {
       const candidates = [this.download, this.cancelButton, this.startButton, this.removeButton];
-      const target = candidates.find((c) => !c.hidden && !c.disabled && !c.closest('[hidden]'));
+      const target = candidates.find((c) => !c.closest('[hidden]') && c.getAttribute('aria-disabled') !== 'true');
       if (target) target.focus();
     }
 
@@ -196,6 +204,7 @@
             return;
           }
           this.jobId = reply.job_id;
+          this.el.dataset.jobId = reply.job_id;
           this.set('waiting', { detail: 'in the queue', progress: 0 });
           this.follow();
         } else {
@@ -322,6 +331,7 @@
     }
 
     async cancel() {
+      if (this.cancelButton.getAttribute('aria-disabled') === 'true') return;
       if (this.xhr) {
         this.xhr.abort();
         return;
