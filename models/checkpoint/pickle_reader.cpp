@@ -1,6 +1,7 @@
 #include "checkpoint/pickle_reader.h"
 
 #include "checkpoint/pickle_opcodes.h"
+#include "checkpoint/torch_storage_types.h"
 
 #include <ATen/ATen.h>
 
@@ -213,25 +214,6 @@ std::string latin1_from_utf8(const std::string& text) {
     }
   }
   return out;
-}
-
-const std::map<std::string, at::ScalarType>& storage_types() {
-  static const std::map<std::string, at::ScalarType> types = {
-      {"torch.HalfStorage", at::kHalf},
-      {"torch.FloatStorage", at::kFloat},
-      {"torch.DoubleStorage", at::kDouble},
-      {"torch.BFloat16Storage", at::kBFloat16},
-      {"torch.LongStorage", at::kLong},
-      {"torch.IntStorage", at::kInt},
-      {"torch.ShortStorage", at::kShort},
-      {"torch.CharStorage", at::kChar},
-      {"torch.ByteStorage", at::kByte},
-      {"torch.BoolStorage", at::kBool},
-      {"torch.ComplexFloatStorage", at::kComplexFloat},
-      {"torch.ComplexDoubleStorage", at::kComplexDouble},
-      {"torch.UntypedStorage", at::kByte},
-  };
-  return types;
 }
 
 std::vector<int64_t> int_tuple(const PickleValue& value, const char* what) {
@@ -717,8 +699,8 @@ class Unpickler {
     }
     const PickleList& fields = id.as_list();
     const std::string type = fields[1].kind() == PickleValue::Kind::Global ? fields[1].as_global() : fields[1].repr();
-    const auto dtype = storage_types().find(type);
-    if (dtype == storage_types().end()) {
+    const auto dtype = torch_storage_types().find(type);
+    if (dtype == torch_storage_types().end()) {
       throw PickleError("unsupported storage type " + type);
     }
     std::string key;

@@ -71,6 +71,7 @@ std::shared_ptr<HTDemucs> HTDemucs::build(const HTDemucsConfig& config, const st
   if (config.t_layers > 0) {
     model->crosstransformer_ = CrossTransformer::load(weights, "crosstransformer", config, transformer_width);
   }
+  model->state_ = weights.taken();
   model->tensor_count_ = weights.tensors_taken();
   model->parameter_count_ = weights.parameters_taken();
   return model;

@@ -15,6 +15,7 @@
 #include <ATen/core/Tensor.h>
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -39,6 +40,11 @@ class HTDemucs : public SegmentModel {
 
   const HTDemucsConfig& config() const { return config_; }
   const std::string& origin() const { return origin_; }
+  // The state as upstream's state_dict() names it: tensor name -> the float32
+  // tensor on the model's device that the network computes with (shared, not
+  // copied; factors such as emb_scale are not folded in). With the kwargs,
+  // what write_checkpoint needs to save this network; random weights included.
+  const std::map<std::string, at::Tensor>& state() const { return state_; }
   // Tensors and values of the state (as upstream's state_dict()).
   int64_t tensor_count() const { return tensor_count_; }
   int64_t parameter_count() const { return parameter_count_; }
@@ -67,6 +73,7 @@ class HTDemucs : public SegmentModel {
   at::Tensor freq_emb_;  // (freqs, channels), already x emb_scale; undefined when off
   std::optional<Conv1d> channel_upsampler_, channel_downsampler_, channel_upsampler_t_, channel_downsampler_t_;
   std::optional<CrossTransformer> crosstransformer_;
+  std::map<std::string, at::Tensor> state_;
   int64_t tensor_count_ = 0;
   int64_t parameter_count_ = 0;
 };

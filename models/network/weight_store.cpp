@@ -46,7 +46,7 @@ at::Tensor WeightStore::take(const std::string& name, const std::vector<int64_t>
       fan_in *= shape[i];
     }
     const at::Tensor values = at::randn(shape, generator_, at::kFloat) / std::sqrt(static_cast<double>(fan_in));
-    return values.to(device_);
+    return taken_[name] = values.to(device_);
   }
   const auto it = state_.find(name);
   if (it == state_.end()) {
@@ -59,7 +59,7 @@ at::Tensor WeightStore::take(const std::string& name, const std::vector<int64_t>
   }
   at::Tensor tensor = it->second.to(device_, at::kFloat).contiguous();
   state_.erase(it);
-  return tensor;
+  return taken_[name] = tensor;
 }
 
 void WeightStore::expect_all_taken() const {

@@ -34,6 +34,9 @@ class WeightStore {
   // How many tensors, and how many values in them, were taken so far.
   int64_t tensors_taken() const { return tensors_taken_; }
   int64_t parameters_taken() const { return parameters_taken_; }
+  // Every tensor taken so far, by name, as take() returned it (the same
+  // tensors, not copies): the network's state, random ones included.
+  const std::map<std::string, at::Tensor>& taken() const { return taken_; }
 
   // Throws StateMismatchError naming every tensor nobody took.
   void expect_all_taken() const;
@@ -44,6 +47,7 @@ class WeightStore {
   bool random_ = false;
   at::Generator generator_;
   std::map<std::string, at::Tensor> state_;
+  std::map<std::string, at::Tensor> taken_;
   std::string origin_;
   at::Device device_;
 };

@@ -1,5 +1,6 @@
 #include "support/checkpoint_rewriter.h"
 
+#include "checkpoint/checkpoint_writer.h"
 #include "checkpoint/pickle_opcodes.h"
 
 #include <ATen/ATen.h>
@@ -37,14 +38,6 @@ uint64_t little_endian(const std::string& bytes, size_t at, size_t n) {
     v |= static_cast<uint64_t>(static_cast<unsigned char>(bytes[at + i])) << (8 * i);
   }
   return v;
-}
-
-std::string little_endian_bytes(uint64_t v, size_t n) {
-  std::string out;
-  for (size_t i = 0; i < n; ++i) {
-    out += static_cast<char>((v >> (8 * i)) & 0xff);
-  }
-  return out;
 }
 
 // Splits a pickle into its opcodes, up to and including STOP.
@@ -345,9 +338,6 @@ std::string string_opcode(uint8_t original_code, const std::string& text) {
   if (original_code == kShortBinUnicode && text.size() < 256) {
     return std::string(1, static_cast<char>(kShortBinUnicode)) + static_cast<char>(text.size()) + text;
   }
-  if (original_code == kBinUnicode8) {
-    return std::string(1, static_cast<char>(kBinUnicode8)) + little_endian_bytes(text.size(), 8) + text;
-  }
   return pickled_string(text);
 }
 
@@ -514,98 +504,16 @@ void CheckpointRewriter::set_tensor_shape(const std::string& key, const std::vec
 }
 
 void CheckpointRewriter::write(const std::string& path) const {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  if (!out) {
-    throw std::runtime_error("checkpoint rewriter: cannot write " + path);
-  }
-  try {
-    caffe2::serialize::PyTorchStreamWriter writer([&out](const void* data, size_t size) -> size_t {
-      out.write(static_cast<const char*>(data), static_cast<std::streamsize>(size));
-      return out ? size : 0;
-    });
-    writer.setMinVersion(version_);
-    for (const auto& name : names_) {
-      // The writer adds these itself when it finishes.
-      if (name == "version" || name == ".data/version" || name == ".data/serialization_id") {
-        continue;
-      }
-      const std::string& bytes = records_.at(name);
-      writer.writeRecord(name, bytes.data(), bytes.size());
+  std::vector<TorchSaveRecord> records;
+  for (const auto& name : names_) {
+    // PyTorchStreamWriter writes these itself.
+    if (name == "version" || name == ".data/version" || name == ".data/serialization_id") {
+      continue;
     }
-    writer.writeEndOfFile();
-  } catch (const c10::Error& e) {
-    throw std::runtime_error("checkpoint rewriter: cannot write " + path + ": " + e.what_without_backtrace());
+    const std::string& bytes = records_.at(name);
+    records.push_back({name, bytes.data(), bytes.size()});
   }
-  if (!out.flush()) {
-    throw std::runtime_error("checkpoint rewriter: cannot write " + path);
-  }
-}
-
-std::string pickled_none() {
-  return std::string(1, static_cast<char>(kNone));
-}
-
-std::string pickled_bool(bool value) {
-  return std::string(1, static_cast<char>(value ? kNewTrue : kNewFalse));
-}
-
-std::string pickled_int(int64_t value) {
-  if (value >= 0 && value < 256) {
-    return std::string(1, static_cast<char>(kBinInt1)) + static_cast<char>(value);
-  }
-  if (value >= 0 && value < 65536) {
-    return std::string(1, static_cast<char>(kBinInt2)) + little_endian_bytes(static_cast<uint64_t>(value), 2);
-  }
-  if (value >= INT32_MIN && value <= INT32_MAX) {
-    return std::string(1, static_cast<char>(kBinInt)) + little_endian_bytes(static_cast<uint64_t>(value), 4);
-  }
-  return std::string(1, static_cast<char>(kLong1)) + static_cast<char>(8) +
-         little_endian_bytes(static_cast<uint64_t>(value), 8);
-}
-
-std::string pickled_float(double value) {
-  uint64_t bits;
-  std::memcpy(&bits, &value, sizeof bits);
-  std::string out(1, static_cast<char>(kBinFloat));
-  for (int i = 7; i >= 0; --i) {
-    out += static_cast<char>((bits >> (8 * i)) & 0xff);
-  }
-  return out;
-}
-
-std::string pickled_string(const std::string& value) {
-  return std::string(1, static_cast<char>(kBinUnicode)) + little_endian_bytes(value.size(), 4) + value;
-}
-
-std::string pickled_int_tuple(const std::vector<int64_t>& values) {
-  std::string items;
-  for (const int64_t v : values) {
-    items += pickled_int(v);
-  }
-  switch (values.size()) {
-    case 0:
-      return std::string(1, static_cast<char>(kEmptyTuple));
-    case 1:
-      return items + static_cast<char>(kTuple1);
-    case 2:
-      return items + static_cast<char>(kTuple2);
-    case 3:
-      return items + static_cast<char>(kTuple3);
-    default:
-      return static_cast<char>(kMark) + items + static_cast<char>(kTuple);
-  }
-}
-
-std::string pickled_global(const std::string& module, const std::string& name) {
-  return std::string(1, static_cast<char>(kGlobal)) + module + "\n" + name + "\n";
-}
-
-std::string pickled_protocol_header() {
-  return std::string(1, static_cast<char>(kProto)) + static_cast<char>(2);
-}
-
-std::string pickled_stop() {
-  return std::string(1, static_cast<char>(kStop));
+  write_torch_save_records(path, records, version_);
 }
 
 void write_file(const std::string& path, const std::string& bytes) {

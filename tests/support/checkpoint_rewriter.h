@@ -10,11 +10,13 @@
 //   copy.write(dir + "/altered.th");
 //
 // It reads every record with LibTorch's PyTorchStreamReader and writes them
-// with PyTorchStreamWriter (archive folder "archive", as torch.save names it;
-// the writer adds the "version" record itself). Pickle edits work on the
+// with the library's write_torch_save_records (archive folder "archive", as
+// torch.save names it; the "version" record is written by LibTorch itself). Pickle edits work on the
 // opcodes of data.pkl, so everything else in the file stays byte for byte.
 // Every function throws std::runtime_error when it cannot do what it says.
 #pragma once
+
+#include "checkpoint/pickle_writer.h"
 
 #include <cstddef>
 #include <cstdint>
@@ -78,16 +80,17 @@ class CheckpointRewriter {
 };
 
 // Pickle opcodes (protocol 2) that push one value, for set_entry_value and
-// for writing small pickles (end them with pickled_stop()).
-std::string pickled_none();
-std::string pickled_bool(bool value);
-std::string pickled_int(int64_t value);
-std::string pickled_float(double value);
-std::string pickled_string(const std::string& value);
-std::string pickled_int_tuple(const std::vector<int64_t>& values);
-std::string pickled_global(const std::string& module, const std::string& name);
-std::string pickled_protocol_header();  // PROTO 2, to start a pickle
-std::string pickled_stop();             // STOP, to end a pickle
+// for writing small pickles (end them with pickled_stop()): the library's
+// pickle writer's, here for the tests' convenience.
+using pickle::pickled_bool;
+using pickle::pickled_float;
+using pickle::pickled_global;
+using pickle::pickled_int;
+using pickle::pickled_int_tuple;
+using pickle::pickled_none;
+using pickle::pickled_protocol_header;  // PROTO 2, to start a pickle
+using pickle::pickled_stop;             // STOP, to end a pickle
+using pickle::pickled_string;
 
 // Writes `bytes` to `path`.
 void write_file(const std::string& path, const std::string& bytes);
