@@ -7,6 +7,8 @@
 //
 // Each (threads, seconds) case runs in a child process of its own, so that
 // its peak RSS is its own.
+#include "benchmark/child_process.h"
+#include "benchmark/stopwatch.h"
 #include "network/official_architectures.h"
 #include "checkpoint/checkpoint_reader.h"
 #include "network/htdemucs.h"
@@ -15,10 +17,7 @@
 
 #include <ATen/ATen.h>
 #include <sys/resource.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -28,11 +27,7 @@
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
+using demucs::benchmark::Stopwatch;
 
 double peak_rss_mib() {
   rusage usage{};
@@ -53,11 +48,11 @@ std::vector<double> parse_list(const std::string& text) {
 // One case, in this process: prints one JSON object.
 int run_case(int threads, double audio_seconds, const std::string& checkpoint) {
   demucs::set_compute_threads(threads);
-  const auto load_start = Clock::now();
+  const Stopwatch load_time;
   std::shared_ptr<demucs::HTDemucs> model =
       checkpoint.empty() ? demucs::HTDemucs::with_random_weights(demucs::official_htdemucs_kwargs(), at::kCPU)
                          : demucs::HTDemucs::from_checkpoint(demucs::read_checkpoint(checkpoint), at::kCPU);
-  const double load_s = seconds_since(load_start);
+  const double load_s = load_time.seconds();
 
   demucs::SeparatorOptions options;
   options.threads = threads;
@@ -65,7 +60,7 @@ int run_case(int threads, double audio_seconds, const std::string& checkpoint) {
   const int rate = model->samplerate();
   const auto total = static_cast<int64_t>(audio_seconds * rate);
   at::manual_seed(1);
-  const auto start = Clock::now();
+  const Stopwatch compute_time;
   int64_t produced = 0;
   for (int64_t done = 0; done < total; done += rate) {
     const at::Tensor piece = at::randn({2, std::min<int64_t>(rate, total - done)}) * 0.1;
@@ -74,7 +69,7 @@ int run_case(int threads, double audio_seconds, const std::string& checkpoint) {
   }
   separator.finish();
   produced += separator.pull().size(-1);
-  const double compute_s = seconds_since(start);
+  const double compute_s = compute_time.seconds();
   if (produced != total) {
     std::cerr << "error: produced " << produced << " frames for " << total << "\n";
     return 1;
@@ -87,27 +82,16 @@ int run_case(int threads, double audio_seconds, const std::string& checkpoint) {
 }
 
 std::string run_child(const std::string& self, int threads, double audio_seconds, const std::string& checkpoint) {
-  std::string command = self + " --case " + std::to_string(threads) + " " + std::to_string(audio_seconds);
+  std::vector<std::string> arguments = {"--case", std::to_string(threads), std::to_string(audio_seconds)};
   if (!checkpoint.empty()) {
-    command += " --checkpoint '" + checkpoint + "'";
+    arguments.insert(arguments.end(), {"--checkpoint", checkpoint});
   }
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) {
-    return "";
+  const demucs::benchmark::ChildResult child = demucs::benchmark::run_child_process(self, arguments);
+  if (!child.ok) {
+    std::cerr << "error: the case with " << threads << " threads, " << audio_seconds << " s failed: " << child.failure
+              << "\n";
   }
-  std::string output;
-  char buffer[512];
-  while (fgets(buffer, sizeof buffer, pipe) != nullptr) {
-    output += buffer;
-  }
-  const int status = pclose(pipe);
-  if (status != 0 || output.empty()) {
-    return "";
-  }
-  while (!output.empty() && output.back() == '\n') {
-    output.pop_back();
-  }
-  return output;
+  return child.ok ? child.output : "";
 }
 
 }  // namespace
@@ -139,13 +123,7 @@ int main(int argc, char** argv) {
   if (single_case) {
     return run_case(static_cast<int>(threads[0]), durations[0], checkpoint);
   }
-  char self[4096];
-  const ssize_t self_length = readlink("/proc/self/exe", self, sizeof self - 1);
-  if (self_length <= 0) {
-    std::cerr << "error: cannot find this program's path\n";
-    return 1;
-  }
-  self[self_length] = '\0';
+  const std::string self = demucs::benchmark::this_program_path();
   // OMP_WAIT_POLICY=PASSIVE changes the figures a lot on few cores: say which.
   const char* wait_policy = std::getenv("OMP_WAIT_POLICY");
   std::cout << "{\"model\": \"" << (checkpoint.empty() ? "htdemucs architecture, random weights" : checkpoint)
