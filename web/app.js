@@ -395,19 +395,39 @@
     updateToolbar();
   }
 
+  // The header line: is the daemon there, and is its model ready?
+  let serverTimer = null;
   async function checkServer() {
+    clearTimeout(serverTimer);
+    let text;
+    let state;
+    let again = 0;
     try {
       const response = await fetch('/health', { cache: 'no-store' });
       const health = await response.json();
-      if (!response.ok || health.status !== 'ok') throw new Error('not ok');
-      const model = health.model ? ` · model ${health.model}` : '';
-      serverStatus.textContent = `Server ready${model}`;
-      serverStatus.dataset.state = 'ok';
+      // A model given as a path is shown by its file name.
+      const model = health.model ? ` · model ${String(health.model).split('/').pop()}` : '';
+      if (health.status === 'ok' && (health.model_loaded || !health.model_state || health.model_state === 'ready')) {
+        text = `Server ready${model}`;
+        state = 'ok';
+      } else if (health.status === 'ok') {
+        const percent = Number.isFinite(health.model_download_percent) ? ` ${Math.floor(health.model_download_percent)} %` : '';
+        text = health.model_state === 'downloading' ? `Downloading the model…${percent}` : `Loading the model…${model}`;
+        state = 'busy';
+        again = 2000;
+      } else {
+        text = `Server problem: ${health.model_error || health.status || `answer ${response.status}`}`;
+        state = 'down';
+        again = 10000;
+      }
     } catch (_) {
-      serverStatus.textContent = 'Server unavailable';
-      serverStatus.dataset.state = 'down';
-      setTimeout(checkServer, 10000);
+      text = 'Server unavailable';
+      state = 'down';
+      again = 10000;
     }
+    if (serverStatus.textContent !== text) serverStatus.textContent = text;
+    serverStatus.dataset.state = state;
+    if (again) serverTimer = setTimeout(checkServer, again);
   }
 
   // Choosing files.

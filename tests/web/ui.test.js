@@ -149,7 +149,10 @@ async function openPage(viewport = { width: 1280, height: 900 }) {
   page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
   await page.goto(baseUrl);
   // The page asked /health and says the server is ready.
-  await page.locator('#server-status[data-state="ok"]').waitFor({ timeout: 10000 });
+  await page.locator('#server-status[data-state="ok"]').waitFor({ timeout: 30000 })
+    .catch(async (error) => {
+      throw new Error(`the page never said the server is ready; it says "${await page.locator('#server-status').textContent()}" (${error.message.split('\n')[0]})`);
+    });
   return { context, page, problems };
 }
 
