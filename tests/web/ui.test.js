@@ -5,10 +5,12 @@
 // demucs-vocalsd on a free loopback port with the tiny fixture model:
 //   - dropping the fixture mix: progress to 100 %, a player with a duration,
 //     the download equal to the daemon's output;
-//   - two files chosen at once, one stem each: both finish;
+//   - two files chosen at once, one stem each, on a phone-sized screen, with
+//     the event streams blocked so that the rows poll /status: both finish;
 //   - a .txt file and a file that is not audio: the daemon's own error text
 //     in the row;
 //   - cancel during separation: the job is gone and the row says so;
+//   - a file over the upload limit and a stopped server: errors in the rows;
 //   - screenshots of the finished page (desktop and phone) saved in
 //     $DEMUCS_WEB_SCREENSHOTS (meson: build/meson-logs/web-screenshots/).
 //
@@ -43,60 +45,82 @@ const SEPARATION_TIMEOUT_MS = 120000;
 let chromium;
 let browser;
 let daemon;
-let daemonLog = '';
 let baseUrl;
 let scratch;
 let dataDir;
 
 // ---------------------------------------------------------------- helpers
 
-function startDaemon() {
-  return new Promise((resolve, reject) => {
-    const args = [
-      '--host', '127.0.0.1', '--port', '0',
-      '--data-dir', dataDir,
-      '--model', config.model,
-      '--device', 'cpu',
-      '--web-dir', config.webDir,
-      '--max-jobs', '1',
-    ];
-    daemon = spawn(config.daemon, args, {
-      env: {
-        ...process.env,
-        OMP_WAIT_POLICY: 'PASSIVE',
-        DEMUCS_VOCALS_CACHE: path.join(scratch, 'model-cache'),
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+// One demucs-vocalsd on a free loopback port, its output kept for failures.
+class Daemon {
+  constructor(name, folder, extraArgs = []) {
+    this.name = name;
+    this.folder = folder;
+    this.extraArgs = extraArgs;
+    this.log = '';
+    this.url = null;
+    this.child = null;
+  }
+
+  start() {
+    fs.mkdirSync(this.folder, { recursive: true });
+    return new Promise((resolve, reject) => {
+      const args = [
+        '--host', '127.0.0.1', '--port', '0',
+        '--data-dir', this.folder,
+        '--model', config.model,
+        '--device', 'cpu',
+        '--web-dir', config.webDir,
+        ...this.extraArgs,
+      ];
+      const child = spawn(config.daemon, args, {
+        env: {
+          ...process.env,
+          OMP_WAIT_POLICY: 'PASSIVE',
+          DEMUCS_VOCALS_CACHE: path.join(scratch, 'model-cache'),
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      this.child = child;
+      const timer = setTimeout(() => reject(new Error(`demucs-vocalsd printed no "Listening on" line in 60 s:\n${this.log}`)), 60000);
+      child.stdout.on('data', (chunk) => {
+        this.log += chunk.toString();
+        const match = /Listening on (http:\/\/\S+)/.exec(this.log);
+        if (match && !this.url) {
+          this.url = match[1].endsWith('/') ? match[1] : `${match[1]}/`;
+          clearTimeout(timer);
+          resolve(this.url);
+        }
+      });
+      child.stderr.on('data', (chunk) => { this.log += chunk.toString(); });
+      child.on('error', (error) => { clearTimeout(timer); reject(error); });
+      child.on('exit', (code, signal) => {
+        if (!this.url) {
+          clearTimeout(timer);
+          reject(new Error(`demucs-vocalsd exited (${code ?? signal}) before listening:\n${this.log}`));
+        }
+      });
     });
-    const timer = setTimeout(() => reject(new Error(`demucs-vocalsd printed no "Listening on" line in 60 s:\n${daemonLog}`)), 60000);
-    const collect = (chunk) => {
-      daemonLog += chunk.toString();
-      const match = /Listening on (http:\/\/\S+)/.exec(daemonLog);
-      if (match && !baseUrl) {
-        baseUrl = match[1].endsWith('/') ? match[1] : `${match[1]}/`;
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    daemon.stdout.on('data', collect);
-    daemon.stderr.on('data', (chunk) => { daemonLog += chunk.toString(); });
-    daemon.on('error', (error) => { clearTimeout(timer); reject(error); });
-    daemon.on('exit', (code, signal) => {
-      if (!baseUrl) {
-        clearTimeout(timer);
-        reject(new Error(`demucs-vocalsd exited (${code ?? signal}) before listening:\n${daemonLog}`));
-      }
+  }
+
+  // SIGTERM, as a service manager stops it; the exit code and signal.
+  stop() {
+    const { child } = this;
+    return new Promise((resolve) => {
+      if (!child || child.exitCode !== null || child.signalCode !== null) return resolve(null);
+      const kill = setTimeout(() => child.kill('SIGKILL'), 15000);
+      child.on('exit', (code, signal) => { clearTimeout(kill); resolve({ code, signal }); });
+      child.kill('SIGTERM');
     });
-  });
+  }
 }
 
-function stopDaemon() {
-  return new Promise((resolve) => {
-    if (!daemon || daemon.exitCode !== null || daemon.signalCode !== null) return resolve(null);
-    const kill = setTimeout(() => daemon.kill('SIGKILL'), 15000);
-    daemon.on('exit', (code, signal) => { clearTimeout(kill); resolve({ code, signal }); });
-    daemon.kill('SIGTERM');
-  });
+const daemons = [];
+async function startDaemon(name, extraArgs) {
+  const started = new Daemon(name, path.join(scratch, name), extraArgs);
+  daemons.push(started);
+  await started.start();
+  return started;
 }
 
 // A WAV file made of `times` copies of the fixture's audio, for a separation
@@ -142,12 +166,12 @@ async function api(pathAndQuery, options) {
   return { status: response.status, headers: response.headers, body };
 }
 
-async function openPage(viewport = { width: 1280, height: 900 }) {
+async function openPage(viewport = { width: 1280, height: 900 }, url = baseUrl) {
   const context = await browser.newContext({ viewport, acceptDownloads: true });
   const page = await context.newPage();
   const problems = [];
   page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-  await page.goto(baseUrl);
+  await page.goto(url);
   // The page asked /health and says the server is ready.
   await page.locator('#server-status[data-state="ok"]').waitFor({ timeout: 30000 })
     .catch(async (error) => {
@@ -261,10 +285,9 @@ before(async () => {
     assert.fail(`playwright-core is missing (${error.message.split('\n')[0]}): ${INSTALL_HINT}`);
   }
   scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'demucs-web-test-'));
-  dataDir = path.join(scratch, 'data');
-  fs.mkdirSync(dataDir);
-
-  await startDaemon();
+  daemon = await startDaemon('data', ['--max-jobs', '1']);
+  baseUrl = daemon.url;
+  dataDir = daemon.folder;
   browser = await chromium.launch({
     executablePath: config.chromium,
     headless: true,
@@ -276,9 +299,11 @@ before(async () => {
 
 after(async () => {
   if (browser) await browser.close();
-  const exit = await stopDaemon();
-  if (exit && exit.code !== 0) console.log(`demucs-vocalsd ended with ${exit.code ?? exit.signal} on SIGTERM`);
-  if (failed && daemonLog) console.log(`--- demucs-vocalsd output ---\n${daemonLog.slice(-20000)}`);
+  for (const each of daemons) {
+    const exit = await each.stop();
+    if (exit && exit.code !== 0) console.log(`demucs-vocalsd (${each.name}) ended with ${exit.code ?? exit.signal} on SIGTERM`);
+    if (failed && each.log) console.log(`--- demucs-vocalsd (${each.name}) output ---\n${each.log.slice(-20000)}`);
+  }
   if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
 });
 
@@ -315,6 +340,7 @@ uiTest('a dropped song is separated: progress to 100 %, a player, the download i
       assert.ok(separating[i] >= separating[i - 1], `progress went back: ${separating}`);
     }
     assert.ok(separating[0] < 100, `progress started at ${separating[0]}`);
+    assert.ok(separating.some((value) => value > 0 && value < 100), `no progress between 0 and 100 %: ${separating}`);
     const bar = job.locator('progress');
     assert.ok(await bar.isVisible());
     assert.equal(await bar.evaluate((element) => element.value), 100);
@@ -476,6 +502,41 @@ uiTest('cancel during separation stops the job and the row says so', async () =>
     const leftovers = filesUnder(dataDir).filter((file) => file.includes(jobId));
     assert.deepEqual(leftovers, [], 'files of the cancelled job remain');
     await screenshot(page, 'cancelled.png');
+    assert.deepEqual(problems, []);
+  } finally {
+    await context.close();
+  }
+});
+
+uiTest('a file over the upload limit, then a stopped server: the errors in their rows', async () => {
+  // A second daemon with a 2 MB limit, stopped half-way through the test.
+  const small = await startDaemon('small-limit', ['--max-upload-mb', '2']);
+  const { context, page, problems } = await openPage({ width: 1280, height: 900 }, small.url);
+  try {
+    const big = Buffer.alloc(3 * 1024 * 1024, 0x11);
+    await page.setInputFiles('#file-input', [
+      { name: 'big.wav', mimeType: 'audio/wav', buffer: big },
+      { name: 'later.wav', mimeType: 'audio/wav', buffer: fs.readFileSync(config.mix) },
+    ]);
+    const bigRow = row(page, 'big.wav');
+    await page.getByRole('button', { name: 'Separate big.wav' }).click();
+    assert.equal(await waitForState(bigRow, ['error', 'done'], 30000), 'error');
+    const form = new FormData();
+    form.append('file', new Blob([big], { type: 'audio/wav' }), 'big.wav');
+    const reply = await fetch(new URL('upload', small.url), { method: 'POST', body: form });
+    assert.equal(reply.status, 413);
+    const { error } = await reply.json();
+    assert.equal((await bigRow.locator('.job-message').textContent()).trim(), error);
+
+    const exit = await small.stop();
+    assert.deepEqual(exit, { code: 0, signal: null }, 'demucs-vocalsd did not exit cleanly on SIGTERM');
+    const laterRow = row(page, 'later.wav');
+    await page.getByRole('button', { name: 'Separate later.wav' }).click();
+    assert.equal(await waitForState(laterRow, ['error', 'done'], 30000), 'error');
+    assert.match(await laterRow.locator('.job-message').textContent(), /server is unavailable/);
+    await page.locator('#server-status[data-state="down"]').waitFor({ timeout: 5000 });
+    assert.equal(await page.locator('#server-status').textContent(), 'Server unavailable');
+    await screenshot(page, 'too-large-and-unavailable.png');
     assert.deepEqual(problems, []);
   } finally {
     await context.close();
