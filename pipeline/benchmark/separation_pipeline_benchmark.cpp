@@ -192,8 +192,15 @@ double median(std::vector<double> values) {
   return n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
 }
 
+// The machine's 1-minute load average: other work slows every figure down.
+double load_average() {
+  double load = 0;
+  return getloadavg(&load, 1) == 1 ? load : -1;
+}
+
 struct Run {
   std::string name;
+  double load_average_before = 0;
   double audio_seconds = 0;
   double load_s = 0;
   double compute_s = 0;
@@ -206,6 +213,7 @@ struct Run {
 Run run_case(const std::string& name, const std::vector<std::string>& arguments, double audio_seconds) {
   std::vector<std::string> child_arguments = {"--case", name};
   child_arguments.insert(child_arguments.end(), arguments.begin(), arguments.end());
+  const double load_before = load_average();
   const ChildResult child = run_child_process(this_program_path(), child_arguments);
   if (!child.ok) {
     throw std::runtime_error("the " + name + " case failed (" + child.failure + ")");
@@ -213,6 +221,7 @@ Run run_case(const std::string& name, const std::vector<std::string>& arguments,
   Run run;
   run.name = name;
   run.audio_seconds = audio_seconds;
+  run.load_average_before = load_before;
   run.load_s = json_number(child.output, "load_seconds");
   run.compute_s = json_number(child.output, "compute_seconds");
   run.peak_rss_mib = child.peak_rss_mib;
@@ -226,7 +235,8 @@ std::string run_json(const Run& run, int index) {
          ", \"compute_seconds\": " + number(run.compute_s, 3) +
          ", \"compute_per_audio_second\": " + number(run.per_audio_second()) +
          ", \"with_load_per_audio_second\": " + number(run.with_load_per_audio_second()) +
-         ", \"peak_rss_mib\": " + number(run.peak_rss_mib, 1) + "}";
+         ", \"peak_rss_mib\": " + number(run.peak_rss_mib, 1) +
+         ", \"machine_load_average_before\": " + number(run.load_average_before, 2) + "}";
 }
 
 std::string join(const std::vector<std::string>& items, const std::string& separator) {
@@ -466,6 +476,7 @@ int run_benchmark(const Options& options) {
   }
   const std::string folder = folder_template;
   int status = 0;
+  const double load_at_start = load_average();
   try {
     std::string speed, memory;
     if (options.speed) {
@@ -479,6 +490,8 @@ int run_benchmark(const Options& options) {
               << "  \"omp_wait_policy\": " << json_string(omp_wait_policy()) << ",\n"
               << "  \"threads\": " << options.threads << ",\n"
               << "  \"hardware_threads\": " << std::thread::hardware_concurrency() << ",\n"
+              << "  \"machine_load_average\": {\"start\": " << number(load_at_start, 2)
+              << ", \"end\": " << number(load_average(), 2) << "},\n"
               << "  \"command\": " << json_string(options.command) << ",\n";
     if (options.speed) {
       std::cout << "  \"speed\": " << speed << (options.memory ? ",\n" : "\n");
