@@ -1,10 +1,37 @@
 #include "audio_probe.h"
 
+#include <gst/base/gsttypefindhelper.h>
+
+#include <cstdio>
 #include <utility>
+#include <vector>
 
 namespace demucs {
 
 namespace {
+
+// How much of the start of a file the quick type check reads.
+constexpr std::size_t kTypeCheckBytes = 256 * 1024;
+
+// A quick look at the start of the file: "" or why it is certainly not
+// audio. Text goes no further: the discoverer would parse all of it as
+// subtitles, holding the whole file in memory.
+std::string text_file_reason(const std::string &path) {
+  std::FILE *file = std::fopen(path.c_str(), "rb");
+  if (file == nullptr) return "";
+  std::vector<guint8> start(kTypeCheckBytes);
+  const std::size_t size = std::fread(start.data(), 1, start.size(), file);
+  std::fclose(file);
+  GstCaps *caps = gst_type_find_helper_for_data(nullptr, start.data(), size, nullptr);
+  if (caps == nullptr) return "";
+  const gchar *type = gst_structure_get_name(gst_caps_get_structure(caps, 0));
+  std::string reason;
+  if (g_str_has_prefix(type, "text/") || g_str_has_prefix(type, "application/x-subtitle") ||
+      g_strcmp0(type, "application/xml") == 0)
+    reason = "it is a text file (" + std::string(type) + ")";
+  gst_caps_unref(caps);
+  return reason;
+}
 
 struct DeferredFailure {
   AudioProbe::Callback done;
@@ -47,6 +74,7 @@ void AudioProbe::probe(const std::string &path, Callback done) {
   if (uri == nullptr && reason.empty())
     reason = std::string("cannot read the uploaded file: ") + (error ? error->message : "bad path");
   g_clear_error(&error);
+  if (reason.empty()) reason = text_file_reason(path);
   if (reason.empty() && !gst_discoverer_discover_uri_async(discoverer_, uri))
     reason = "cannot queue the uploaded file for probing";
   if (!reason.empty()) {
@@ -86,8 +114,7 @@ void AudioProbe::on_discovered(GstDiscoverer *, GstDiscovererInfo *info, GError 
       reason = "probing it took too long";
       break;
     default:
-      reason = "it is not audio that can be decoded";
-      if (error && error->message) reason += std::string(" (") + error->message + ")";
+      reason = error && error->message ? error->message : "GStreamer does not recognise its format";
       break;
   }
   done(ok, reason);

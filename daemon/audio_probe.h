@@ -14,8 +14,9 @@ namespace demucs {
 class AudioProbe {
  public:
   /// `ok` true when the file has an audio stream that decodes; otherwise
-  /// `reason` says why, for a user ("not audio that can be decoded", a
-  /// missing plugin, ...).
+  /// `reason` says why, for a user, to follow "is not audio that can be
+  /// decoded: " ("it has no audio stream", a missing plugin, GStreamer's
+  /// own words).
   using Callback = std::function<void(bool ok, const std::string &reason)>;
 
   /// Probes on the thread-default main context of the caller; each file

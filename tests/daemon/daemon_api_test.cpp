@@ -1,0 +1,481 @@
+// demucs-vocalsd end to end: the real program on a free loopback port with
+// the tiny test model, driven over HTTP as a client would.
+#include "daemon_process.h"
+#include "http_client.h"
+
+#include "../pipeline/decoded_audio.h"
+#include "support/npy_file.h"
+#include "support/scratch_directory.h"
+#include "support/snr.h"
+#include "support/test_data.h"
+#include "support/wav_file.h"
+
+#include <ATen/ATen.h>
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <gst/gst.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace demucs::testing {
+namespace {
+
+constexpr int kVocalsRow = 1;  // tiny-4s.apply.drums-vocals.npy holds [drums, vocals]
+constexpr double kJobSeconds = 120;  // the longest a tiny-model job may take here
+
+::testing::AssertionResult contains(const std::string &text, const std::string &part) {
+  if (text.find(part) != std::string::npos) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "\"" << part << "\" not found in: " << text;
+}
+
+bool exists(const std::string &path) { return g_file_test(path.c_str(), G_FILE_TEST_EXISTS); }
+
+// Files (not folders) anywhere below `folder`.
+std::vector<std::string> files_below(const std::string &folder) {
+  std::vector<std::string> files;
+  GDir *dir = g_dir_open(folder.c_str(), 0, nullptr);
+  if (dir == nullptr) return files;
+  while (const gchar *name = g_dir_read_name(dir)) {
+    const std::string path = folder + "/" + name;
+    if (g_file_test(path.c_str(), G_FILE_TEST_IS_DIR)) {
+      for (const std::string &file : files_below(path)) files.push_back(file);
+    } else {
+      files.push_back(path);
+    }
+  }
+  g_dir_close(dir);
+  return files;
+}
+
+// Runs a gst-launch description to EOS (to make test inputs).
+void run_launch(const std::string &description) {
+  GError *error = nullptr;
+  GstElement *pipeline = gst_parse_launch(description.c_str(), &error);
+  ASSERT_NE(pipeline, nullptr) << (error ? error->message : "");
+  gst_element_set_state(pipeline, GST_STATE_PLAYING);
+  GstBus *bus = gst_element_get_bus(pipeline);
+  GstMessage *message = gst_bus_timed_pop_filtered(bus, 60 * GST_SECOND,
+                                                   static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+  ASSERT_NE(message, nullptr);
+  EXPECT_EQ(GST_MESSAGE_TYPE(message), GST_MESSAGE_EOS);
+  gst_message_unref(message);
+  gst_object_unref(bus);
+  gst_element_set_state(pipeline, GST_STATE_NULL);
+  gst_object_unref(pipeline);
+}
+
+class DaemonApiTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { gst_init(nullptr, nullptr); }
+
+  std::string data_dir() const { return scratch_.file("data"); }
+
+  // Uploads the fixture mix; returns the job id (and checks the reply).
+  std::string upload_mix(const DaemonProcess &daemon, const std::map<std::string, std::string> &fields = {},
+                         const std::string &path = test_data("mix.wav"), const std::string &name = "mix.wav") {
+    const HttpResponse reply = upload_file(daemon.url(), path, name, fields);
+    EXPECT_EQ(reply.status, 200u) << reply.body << reply.transport_error;
+    EXPECT_EQ(reply.json_string("status"), "pending") << reply.body;
+    const std::string id = reply.json_string("job_id");
+    EXPECT_TRUE(g_uuid_string_is_valid(id.c_str())) << id;
+    return id;
+  }
+
+  static HttpResponse status_of(const DaemonProcess &daemon, const std::string &id) {
+    return http_get(daemon.url("status/" + id));
+  }
+
+  static bool wait_for_status(const DaemonProcess &daemon, const std::string &id, const std::string &status,
+                              double seconds = kJobSeconds) {
+    return wait_until([&] { return status_of(daemon, id).json_string("status") == status; }, seconds);
+  }
+
+  // A WAV of the fixture mix repeated `times` times (a longer job).
+  std::string long_mix(int times) const {
+    const WavAudio mix = read_wav(test_data("mix.wav"));
+    const std::string path = scratch_.file("long-mix.wav");
+    write_wav(path, mix.samples.repeat({1, times}), mix.samplerate);
+    return path;
+  }
+
+  static at::Tensor upstream_vocals() { return read_npy(test_data("tiny-4s.apply.drums-vocals.npy"))[kVocalsRow]; }
+
+  ScratchDirectory scratch_;
+};
+
+TEST_F(DaemonApiTest, UploadFollowDownloadMatchesUpstream) {
+  DaemonProcess daemon(data_dir());
+  ASSERT_FALSE(daemon.url().empty());
+  const std::string id = upload_mix(daemon);
+
+  // The event stream: status events, progress never decreasing, ending at completed.
+  std::vector<double> progress;
+  std::vector<std::string> states;
+  const std::vector<ServerSentEvent> events =
+      read_event_stream(daemon.url("events/" + id), kJobSeconds, [&](const ServerSentEvent &event) {
+        HttpResponse as_json;
+        as_json.body = event.data;
+        EXPECT_EQ(event.event, "status");
+        EXPECT_EQ(as_json.json_string("job_id"), id);
+        progress.push_back(as_json.json_number("progress"));
+        states.push_back(as_json.json_string("status"));
+      });
+  ASSERT_FALSE(states.empty());
+  EXPECT_EQ(states.back(), "completed");
+  EXPECT_TRUE(std::is_sorted(progress.begin(), progress.end()));
+  EXPECT_EQ(progress.back(), 100.0);
+  EXPECT_GE(std::set<double>(progress.begin(), progress.end()).size(), 3u) << "progress came in one step";
+
+  const HttpResponse status = status_of(daemon, id);
+  EXPECT_EQ(status.status, 200u);
+  EXPECT_EQ(status.json_string("filename"), "mix.wav");
+  EXPECT_EQ(status.json_string("status"), "completed");
+  EXPECT_EQ(status.json_number("progress"), 100.0);
+  EXPECT_TRUE(status.json_is_null("error_message"));
+  EXPECT_FALSE(status.json_has("queue_position"));
+  GDateTime *created = g_date_time_new_from_iso8601(status.json_string("created_at").c_str(), nullptr);
+  ASSERT_NE(created, nullptr) << status.json_string("created_at");
+  EXPECT_LT(std::abs(g_date_time_to_unix(created) - g_get_real_time() / G_USEC_PER_SEC), 300);
+  g_date_time_unref(created);
+
+  const HttpResponse download = http_get(daemon.url("download/" + id));
+  ASSERT_EQ(download.status, 200u);
+  EXPECT_EQ(download.header("Content-Type"), "audio/wav");
+  EXPECT_TRUE(contains(download.header("Content-Disposition"), "attachment"));
+  EXPECT_TRUE(contains(download.header("Content-Disposition"), "mix_vocals.wav"));
+  const std::string saved = scratch_.file("vocals.wav");
+  write_file_bytes(saved, download.body);
+  EXPECT_GE(snr_db(upstream_vocals(), read_wav(saved).samples), 80.0);
+
+  // /jobs lists it; /health says the model is loaded.
+  EXPECT_TRUE(contains(http_get(daemon.url("jobs")).body, id));
+  const HttpResponse health = http_get(daemon.url("health"));
+  EXPECT_EQ(health.json_string("status"), "ok");
+  EXPECT_EQ(health.json_string("model_state"), "ready");
+  EXPECT_TRUE(contains(health.body, "\"model_loaded\":true"));
+  EXPECT_TRUE(contains(daemon.log(), "job " + id + ": completed"));
+  EXPECT_EQ(daemon.stop(), 0);
+}
+
+TEST_F(DaemonApiTest, InstrumentalAsFlacAndWav) {
+  DaemonProcess daemon(data_dir(), {"--max-jobs", "2"});
+  const std::string flac = upload_mix(daemon, {{"stem", "instrumental"}, {"format", "flac"}});
+  const std::string wav = upload_mix(daemon, {{"stem", "instrumental"}});
+  ASSERT_TRUE(wait_for_status(daemon, flac, "completed")) << status_of(daemon, flac).body;
+  ASSERT_TRUE(wait_for_status(daemon, wav, "completed")) << status_of(daemon, wav).body;
+
+  const HttpResponse flac_download = http_get(daemon.url("download/" + flac));
+  ASSERT_EQ(flac_download.status, 200u);
+  EXPECT_EQ(flac_download.header("Content-Type"), "audio/flac");
+  EXPECT_TRUE(contains(flac_download.header("Content-Disposition"), "mix_instrumental.flac"));
+  const std::string flac_path = scratch_.file("instrumental.flac");
+  write_file_bytes(flac_path, flac_download.body);
+  const std::string wav_path = scratch_.file("instrumental.wav");
+  write_file_bytes(wav_path, http_get(daemon.url("download/" + wav)).body);
+
+  // The same stem in both formats (to FLAC's rounding), and not the vocals.
+  // (That instrumental is the sum of the other stems is the element's test.)
+  const at::Tensor instrumental = read_wav(wav_path).samples;
+  EXPECT_GE(snr_db(instrumental, decode_audio_file(flac_path).samples), 70.0);
+  EXPECT_LT(snr_db(upstream_vocals(), instrumental), 10.0);
+}
+
+TEST_F(DaemonApiTest, AtMostMaxJobsAtOnceAndQueuePositionsInUploadOrder) {
+  DaemonProcess daemon(data_dir(), {"--max-jobs", "2"});
+  // Hold the queue until every upload is in: the model is loaded at start-up,
+  // so wait for it first and upload the 8 files quickly.
+  ASSERT_TRUE(wait_until([&] { return contains(http_get(daemon.url("health")).body, "\"model_loaded\":true"); }, 60));
+  std::vector<std::string> ids;
+  for (int i = 0; i < 8; ++i) ids.push_back(upload_mix(daemon, {}, test_data("mix.wav"), "song" + std::to_string(i) + ".wav"));
+
+  int most_processing = 0;
+  bool positions_checked = false;
+  const bool all_done = wait_until([&] {
+    const HttpResponse jobs = http_get(daemon.url("jobs"));
+    JsonNode *root = jobs.json();
+    if (root == nullptr) return false;
+    JsonArray *array = json_object_get_array_member(json_node_get_object(root), "jobs");
+    int processing = 0, completed = 0;
+    std::vector<std::pair<std::int64_t, std::string>> pending;  // (queue position, id)
+    for (guint i = 0; i < json_array_get_length(array); ++i) {
+      JsonObject *job = json_array_get_object_element(array, i);
+      const std::string status = json_object_get_string_member(job, "status");
+      if (status == "processing") ++processing;
+      if (status == "completed") ++completed;
+      if (status == "pending")
+        pending.emplace_back(json_object_get_int_member(job, "queue_position"),
+                             json_object_get_string_member(job, "job_id"));
+    }
+    json_node_unref(root);
+    most_processing = std::max(most_processing, processing);
+    // Pending jobs are numbered 1..n in upload order.
+    std::sort(pending.begin(), pending.end());
+    std::vector<std::string> waiting_in_upload_order;
+    for (const std::string &id : ids)
+      for (const auto &entry : pending)
+        if (entry.second == id) waiting_in_upload_order.push_back(id);
+    for (std::size_t i = 0; i < pending.size(); ++i) {
+      EXPECT_EQ(pending[i].first, static_cast<std::int64_t>(i) + 1);
+      EXPECT_EQ(pending[i].second, waiting_in_upload_order[i]);
+      positions_checked = true;
+    }
+    return completed == 8;
+  }, 8 * kJobSeconds);
+  EXPECT_TRUE(all_done) << http_get(daemon.url("jobs")).body;
+  EXPECT_EQ(most_processing, 2);
+  EXPECT_TRUE(positions_checked) << "never saw a pending job";
+}
+
+TEST_F(DaemonApiTest, RestartLosesNothing) {
+  const std::string long_input = long_mix(10);
+  std::string done, interrupted, waiting;
+  {
+    DaemonProcess daemon(data_dir());
+    done = upload_mix(daemon);
+    ASSERT_TRUE(wait_for_status(daemon, done, "completed"));
+    interrupted = upload_mix(daemon, {}, long_input, "long.wav");
+    waiting = upload_mix(daemon);
+    ASSERT_TRUE(wait_until([&] { return status_of(daemon, interrupted).json_number("progress") > 0; }, kJobSeconds));
+    EXPECT_EQ(status_of(daemon, waiting).json_string("status"), "pending");
+    EXPECT_EQ(daemon.stop(), 0) << daemon.log();
+  }
+  DaemonProcess daemon(data_dir());
+  EXPECT_TRUE(contains(daemon.log(), "queued again"));
+  ASSERT_TRUE(wait_for_status(daemon, interrupted, "completed", 3 * kJobSeconds)) << status_of(daemon, interrupted).body;
+  ASSERT_TRUE(wait_for_status(daemon, waiting, "completed"));
+  const HttpResponse earlier = http_get(daemon.url("download/" + done));
+  EXPECT_EQ(earlier.status, 200u);
+  const std::string saved = scratch_.file("earlier.wav");
+  write_file_bytes(saved, earlier.body);
+  EXPECT_GE(snr_db(upstream_vocals(), read_wav(saved).samples), 80.0);
+  const HttpResponse long_result = http_get(daemon.url("download/" + interrupted));
+  EXPECT_EQ(long_result.status, 200u);
+  EXPECT_GT(long_result.body.size(), 10 * 264600u * 2 * 2);  // the whole 60 s, at least 16-bit stereo
+  // No partial output was left behind by the stop.
+  for (const std::string &file : files_below(data_dir() + "/jobs"))
+    EXPECT_FALSE(g_str_has_suffix(file.c_str(), ".partial")) << file;
+}
+
+TEST_F(DaemonApiTest, CancelStopsThePipelineAndRemovesTheFiles) {
+  DaemonProcess daemon(data_dir());
+  const std::string id = upload_mix(daemon, {}, long_mix(10), "long.wav");
+  const std::string next = upload_mix(daemon);
+  ASSERT_TRUE(wait_until([&] { return status_of(daemon, id).json_number("progress") > 0; }, kJobSeconds));
+  ASSERT_TRUE(exists(data_dir() + "/jobs/" + id));
+  const gint64 before = g_get_monotonic_time();
+  const HttpResponse deleted = http_delete(daemon.url("jobs/" + id));
+  EXPECT_LT(g_get_monotonic_time() - before, 5 * G_USEC_PER_SEC) << "cancel was not immediate";
+  EXPECT_EQ(deleted.status, 200u) << deleted.body;
+  EXPECT_TRUE(contains(deleted.body, "\"deleted\":true"));
+  EXPECT_EQ(status_of(daemon, id).status, 404u);
+  EXPECT_FALSE(exists(data_dir() + "/jobs/" + id));
+  EXPECT_TRUE(contains(daemon.log(), "job " + id + ": cancelled while processing"));
+  // The daemon goes on with the next job.
+  EXPECT_TRUE(wait_for_status(daemon, next, "completed"));
+  EXPECT_EQ(http_delete(daemon.url("jobs/" + id)).status, 404u);
+}
+
+TEST_F(DaemonApiTest, EventStreamSaysWhenAJobIsDeleted) {
+  DaemonProcess daemon(data_dir());
+  const std::string id = upload_mix(daemon, {}, long_mix(10), "long.wav");
+  std::vector<ServerSentEvent> events;
+  std::thread reader([&] { events = read_event_stream(daemon.url("events/" + id), kJobSeconds); });
+  ASSERT_TRUE(wait_until([&] { return status_of(daemon, id).json_number("progress") > 0; }, kJobSeconds));
+  EXPECT_EQ(http_delete(daemon.url("jobs/" + id)).status, 200u);
+  reader.join();
+  ASSERT_FALSE(events.empty());
+  EXPECT_EQ(events.back().event, "deleted");
+  EXPECT_TRUE(contains(events.back().data, id));
+}
+
+TEST_F(DaemonApiTest, ExpiredJobsAndTheirFilesDisappear) {
+  DaemonProcess daemon(data_dir(), {"--job-ttl", "2", "--cleanup-interval", "1"});
+  const std::string id = upload_mix(daemon);
+  ASSERT_TRUE(wait_for_status(daemon, id, "completed"));
+  ASSERT_TRUE(exists(data_dir() + "/jobs/" + id));
+  EXPECT_TRUE(wait_until([&] { return status_of(daemon, id).status == 404; }, 10));
+  EXPECT_FALSE(exists(data_dir() + "/jobs/" + id));
+  EXPECT_TRUE(contains(daemon.log(), "job " + id + ": expired and removed"));
+}
+
+class DaemonBadInputTest : public DaemonApiTest {
+ protected:
+  void SetUp() override { daemon_ = std::make_unique<DaemonProcess>(data_dir(), std::vector<std::string>{"--max-upload-mb", "1"}); }
+  void TearDown() override {
+    // Still serving, and nothing of a refused upload left on disk.
+    EXPECT_EQ(http_get(daemon_->url("health")).status, 200u);
+    EXPECT_TRUE(files_below(data_dir() + "/jobs").empty()) << files_below(data_dir() + "/jobs").front();
+    daemon_.reset();
+  }
+
+  // Expects `reply` to be a JSON error with `status` whose text contains `words`.
+  static void expect_error(const HttpResponse &reply, unsigned status, const std::string &words) {
+    EXPECT_EQ(reply.status, status) << reply.body << reply.transport_error;
+    EXPECT_EQ(reply.header("Content-Type"), "application/json");
+    EXPECT_TRUE(contains(reply.json_string("error"), words));
+  }
+
+  HttpResponse upload_bytes(const std::string &name, const std::string &bytes,
+                            const std::map<std::string, std::string> &fields = {}) {
+    MultipartBody body;
+    body.file("file", name, bytes);
+    for (const auto &field : fields) body.field(field.first, field.second);
+    return upload(daemon_->url(), body);
+  }
+
+  std::unique_ptr<DaemonProcess> daemon_;
+};
+
+TEST_F(DaemonBadInputTest, EmptyFile) { expect_error(upload_bytes("song.mp3", ""), 400, "is empty"); }
+
+TEST_F(DaemonBadInputTest, TextFileNamedMp3) {
+  expect_error(upload_bytes("notes.mp3", std::string(5000, 'x') + "\nthis is text, not audio\n"), 415,
+               "\"notes.mp3\" is not audio that can be decoded: it is a text file");
+}
+
+TEST_F(DaemonBadInputTest, ExecutableType) {
+  expect_error(upload_bytes("setup.exe", "MZ\x90\x00"), 415, "not an allowed file type");
+  expect_error(upload_bytes("setup.exe", "MZ"), 415, "mp3, wav, flac, ogg, m4a, aac");
+}
+
+TEST_F(DaemonBadInputTest, NoFileField) {
+  MultipartBody body;
+  body.field("stem", "vocals");
+  expect_error(upload(daemon_->url(), body), 400, "field named \"file\"");
+}
+
+TEST_F(DaemonBadInputTest, NotMultipart) {
+  expect_error(http_post(daemon_->url("upload"), "application/json", "{\"file\": \"x\"}"), 400,
+               "multipart/form-data");
+  expect_error(http_post(daemon_->url("upload"), "multipart/form-data; boundary=abc", "garbage without boundary"),
+               400, "not a valid multipart/form-data body");
+}
+
+TEST_F(DaemonBadInputTest, UnknownStemOrFormat) {
+  const std::string mix = read_file_bytes(test_data("mix.wav"));
+  expect_error(upload_bytes("mix.wav", mix.substr(0, 200000), {{"format", "ogg"}}), 400, "wav, flac, mp3");
+  expect_error(upload_bytes("mix.wav", mix.substr(0, 200000), {{"stem", "kazoo;rm"}}), 400, "Unknown stem");
+}
+
+TEST_F(DaemonBadInputTest, TooLargeByContentLength) {
+  // Announced as 3 MB with Expect: 100-continue: refused before the body is sent.
+  MultipartBody body;
+  body.file("file", "big.wav", std::string(3 * 1024 * 1024, 'a'));
+  const gint64 before = g_get_monotonic_time();
+  const HttpResponse reply = http_post(daemon_->url("upload"), body.content_type(), body.bytes(),
+                                       {{"Expect", "100-continue"}});
+  expect_error(reply, 413, "limit is 1 MB");
+  EXPECT_LT(g_get_monotonic_time() - before, 10 * G_USEC_PER_SEC);
+  // Without the Expect header the body is read and dropped, and the answer is the same.
+  expect_error(http_post(daemon_->url("upload"), body.content_type(), body.bytes()), 413, "too large");
+}
+
+TEST_F(DaemonBadInputTest, TooLargeByBytesReceived) {
+  // Under the announced slack but over 1 MB of file: refused while streaming.
+  MultipartBody body;
+  body.file("file", "big.wav", std::string(1024 * 1024 + 1000, 'a'));
+  expect_error(upload(daemon_->url(), body), 413, "too large");
+}
+
+TEST_F(DaemonBadInputTest, TruncatedMp3) {
+  const std::string mp3 = scratch_.file("mix.mp3");
+  run_launch("filesrc location=" + test_data("mix.wav") + " ! wavparse ! audioconvert ! lamemp3enc ! filesink location=" + mp3);
+  const std::string bytes = read_file_bytes(mp3);
+  ASSERT_GT(bytes.size(), 10000u);
+  // The first third of an MP3 is still an MP3: accepted, and the job gives the audio that is there.
+  const HttpResponse reply = upload_bytes("cut.mp3", bytes.substr(0, bytes.size() / 3));
+  ASSERT_EQ(reply.status, 200u) << reply.body;
+  const std::string id = reply.json_string("job_id");
+  ASSERT_TRUE(wait_for_status(*daemon_, id, "completed")) << status_of(*daemon_, id).body;
+  const HttpResponse download = http_get(daemon_->url("download/" + id));
+  const std::string saved = scratch_.file("cut.wav");
+  write_file_bytes(saved, download.body);
+  const WavAudio audio = read_wav(saved);
+  EXPECT_NEAR(audio.samples.size(1), 264600 / 3, 264600 / 10);
+  // A few bytes of an MP3 are not.
+  expect_error(upload_bytes("tiny.mp3", bytes.substr(0, 300)), 415, "is not audio that can be decoded");
+  EXPECT_EQ(http_delete(daemon_->url("jobs/" + id)).status, 200u);
+}
+
+TEST_F(DaemonBadInputTest, PathsAndControlCharactersInTheName) {
+  const std::string mix = read_file_bytes(test_data("mix.wav")).substr(0, 500000);  // under the 1 MB limit
+  const HttpResponse reply = upload_bytes("../../../etc/x\x01\x1b[31m.wav", mix);
+  ASSERT_EQ(reply.status, 200u) << reply.body;
+  const std::string id = reply.json_string("job_id");
+  const HttpResponse status = status_of(*daemon_, id);
+  EXPECT_EQ(status.json_string("filename"), "x[31m.wav");
+  // Everything the upload made is inside the job's folder.
+  for (const std::string &file : files_below(scratch_.path())) {
+    if (file.find("/data/") != std::string::npos) {
+      EXPECT_EQ(file.rfind(data_dir(), 0), 0u) << file;
+    }
+  }
+  EXPECT_FALSE(exists(scratch_.path() + "/etc"));
+  EXPECT_TRUE(exists(data_dir() + "/jobs/" + id + "/input.wav"));
+  EXPECT_EQ(http_delete(daemon_->url("jobs/" + id)).status, 200u);
+}
+
+TEST_F(DaemonBadInputTest, UnknownJobsAndDownloadBeforeCompletion) {
+  expect_error(http_get(daemon_->url("status/no-such-job")), 404, "no job");
+  expect_error(http_get(daemon_->url("download/no-such-job")), 404, "no job");
+  expect_error(http_get(daemon_->url("events/no-such-job")), 404, "no job");
+  expect_error(http_delete(daemon_->url("jobs/no-such-job")), 404, "no job");
+  expect_error(http_get(daemon_->url("no/such/page")), 404, "no page");
+  expect_error(http_delete(daemon_->url("health")), 405, "not allowed");
+
+  const HttpResponse reply = upload_bytes("mix.wav", read_file_bytes(test_data("mix.wav")).substr(0, 500000));
+  const std::string id = reply.json_string("job_id");
+  ASSERT_FALSE(id.empty()) << reply.body;
+  expect_error(http_get(daemon_->url("download/" + id)), 409, "not finished yet");
+  EXPECT_EQ(http_delete(daemon_->url("jobs/" + id)).status, 200u);
+}
+
+TEST_F(DaemonBadInputTest, StaticFilesStayInsideTheWebFolder) {
+  for (const char *path : {"..%2f..%2fmeson.build", "%2e%2e/meson.build", ".hidden", "web/../../meson.build"})
+    EXPECT_NE(http_get(daemon_->url(path)).status, 200u) << path;
+}
+
+TEST_F(DaemonApiTest, UploadsAreStreamedToDiskNotHeldInMemory) {
+  DaemonProcess daemon(data_dir(), {"--max-upload-mb", "200"});
+  ASSERT_TRUE(wait_until([&] { return contains(http_get(daemon.url("health")).body, "\"model_loaded\":true"); }, 60));
+  const long before = daemon.peak_rss_kib();
+  ASSERT_GT(before, 0);
+  // 100 MB that is not audio: stored, probed, refused.
+  MultipartBody body;
+  body.file("file", "big.wav", std::string(100 * 1024 * 1024, 'a'));
+  const HttpResponse reply = upload(daemon.url(), body);
+  EXPECT_EQ(reply.status, 415u) << reply.body;
+  const long growth_kib = daemon.peak_rss_kib() - before;
+  EXPECT_LT(growth_kib, 20 * 1024) << "peak RSS grew by " << growth_kib / 1024 << " MiB for a 100 MB upload";
+  EXPECT_TRUE(files_below(data_dir() + "/jobs").empty());
+}
+
+TEST(DaemonOffline, StartsAndSaysHowToInstallTheModel) {
+  ScratchDirectory scratch;
+  g_setenv("DEMUCS_VOCALS_CACHE", scratch.file("empty-cache").c_str(), TRUE);
+  g_setenv("DEMUCS_VOCALS_MODEL_URL", "http://127.0.0.1:9/", TRUE);  // nothing listens there
+  DaemonProcess daemon(scratch.file("data"), {"--model", "htdemucs"});
+  ASSERT_FALSE(daemon.url().empty());
+  ASSERT_TRUE(wait_until([&] { return contains(http_get(daemon.url("health")).body, "unavailable"); }, 60));
+  const HttpResponse health = http_get(daemon.url("health"));
+  EXPECT_EQ(health.json_string("status"), "degraded");
+  EXPECT_TRUE(contains(health.body, "\"model_loaded\":false"));
+  const std::string how = health.json_string("model_error");
+  EXPECT_TRUE(contains(how, "955717e8-8726e21a.th"));
+  EXPECT_TRUE(contains(how, scratch.file("empty-cache")));
+
+  const HttpResponse reply = upload_file(daemon.url(), test_data("mix.wav"), "mix.wav");
+  ASSERT_EQ(reply.status, 200u);
+  const std::string id = reply.json_string("job_id");
+  ASSERT_TRUE(wait_until([&] { return http_get(daemon.url("status/" + id)).json_string("status") == "error"; }, 30));
+  EXPECT_TRUE(contains(http_get(daemon.url("status/" + id)).json_string("error_message"), "955717e8-8726e21a.th"));
+  g_unsetenv("DEMUCS_VOCALS_MODEL_URL");
+}
+
+}  // namespace
+}  // namespace demucs::testing

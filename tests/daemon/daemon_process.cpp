@@ -1,0 +1,119 @@
+#include "daemon_process.h"
+
+#include "support/test_data.h"
+
+#include <glib.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <csignal>
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+namespace demucs::testing {
+
+namespace {
+std::atomic<int> daemon_counter{0};
+}
+
+bool wait_until(const std::function<bool()> &condition, double timeout_seconds) {
+  const gint64 end = g_get_monotonic_time() + static_cast<gint64>(timeout_seconds * G_USEC_PER_SEC);
+  while (g_get_monotonic_time() < end) {
+    if (condition()) return true;
+    g_usleep(50 * 1000);
+  }
+  return condition();
+}
+
+DaemonProcess::DaemonProcess(std::string data_dir, std::vector<std::string> extra)
+    : data_dir_(std::move(data_dir)) {
+  gchar *parent = g_path_get_dirname(data_dir_.c_str());
+  log_path_ = std::string(parent) + "/daemon-" + std::to_string(++daemon_counter) + ".log";
+  g_free(parent);
+
+  std::vector<std::string> arguments = {DEMUCS_VOCALSD_PROGRAM, "--host",   "127.0.0.1",
+                                        "--port",               "0",        "--data-dir",
+                                        data_dir_,              "--device", "cpu"};
+  bool has_model = false;
+  for (const std::string &option : extra) has_model = has_model || option == "--model";
+  if (!has_model) {
+    arguments.push_back("--model");
+    arguments.push_back(test_data("htdemucs-tiny-4s.th"));
+  }
+  arguments.insert(arguments.end(), extra.begin(), extra.end());
+  std::vector<const char *> argv;
+  for (const std::string &argument : arguments) argv.push_back(argument.c_str());
+  argv.push_back(nullptr);
+
+  GSubprocessLauncher *launcher = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDERR_MERGE);
+  g_subprocess_launcher_set_stdout_file_path(launcher, log_path_.c_str());
+  GError *error = nullptr;
+  process_ = g_subprocess_launcher_spawnv(launcher, argv.data(), &error);
+  g_object_unref(launcher);
+  if (process_ == nullptr) {
+    ADD_FAILURE() << "cannot start " << DEMUCS_VOCALSD_PROGRAM << ": " << error->message;
+    g_error_free(error);
+    return;
+  }
+  const std::regex listening("Listening on (http://\\S+)");
+  bool started = wait_until([&] {
+    std::smatch match;
+    const std::string text = log();
+    if (std::regex_search(text, match, listening)) {
+      url_ = match[1];
+      return true;
+    }
+    return g_subprocess_get_identifier(process_) == nullptr;  // exited: give up at once
+  }, 30);
+  if (url_.empty()) started = false;
+  if (!started) ADD_FAILURE() << "demucs-vocalsd did not start listening; its log:\n" << log();
+}
+
+DaemonProcess::~DaemonProcess() {
+  if (process_) {
+    stop();
+    g_object_unref(process_);
+  }
+}
+
+std::string DaemonProcess::url(const std::string &path) const { return url_ + path; }
+
+std::string DaemonProcess::pid() const {
+  const gchar *id = process_ ? g_subprocess_get_identifier(process_) : nullptr;
+  return id ? id : "";
+}
+
+long DaemonProcess::peak_rss_kib() const {
+  const std::string id = pid();
+  if (id.empty()) return -1;
+  std::ifstream status("/proc/" + id + "/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6));
+  return -1;
+}
+
+std::string DaemonProcess::log() const {
+  std::ifstream in(log_path_);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+int DaemonProcess::stop(int timeout_seconds) {
+  if (process_ == nullptr) return -1;
+  // The identifier goes away once GLib has reaped the child (on its own thread).
+  if (g_subprocess_get_identifier(process_) != nullptr) g_subprocess_send_signal(process_, SIGTERM);
+  if (!wait_until([&] { return g_subprocess_get_identifier(process_) == nullptr; }, timeout_seconds)) {
+    ADD_FAILURE() << "demucs-vocalsd did not stop within " << timeout_seconds << " s of SIGTERM";
+    g_subprocess_force_exit(process_);
+    g_subprocess_wait(process_, nullptr, nullptr);
+    return -1;
+  }
+  g_subprocess_wait(process_, nullptr, nullptr);
+  if (!g_subprocess_get_if_exited(process_)) return -1;
+  return g_subprocess_get_exit_status(process_);
+}
+
+}  // namespace demucs::testing

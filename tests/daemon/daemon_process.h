@@ -1,0 +1,50 @@
+// The real demucs-vocalsd, started for a test on a free loopback port with
+// the tiny test model, and stopped (SIGTERM) at the end.
+#pragma once
+
+#include <gio/gio.h>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace demucs::testing {
+
+class DaemonProcess {
+ public:
+  /// Starts the program with --host 127.0.0.1 --port 0 --data-dir `data_dir`
+  /// --model <tiny model> --device cpu and `extra` options; waits for its
+  /// "Listening on" line. The log goes to `data_dir`/../daemon-N.log.
+  DaemonProcess(std::string data_dir, std::vector<std::string> extra = {});
+  /// Stops it (SIGTERM) if still running.
+  ~DaemonProcess();
+  DaemonProcess(const DaemonProcess &) = delete;
+  DaemonProcess &operator=(const DaemonProcess &) = delete;
+
+  /// "http://127.0.0.1:PORT/"
+  const std::string &url() const { return url_; }
+  /// url() + path (path without its leading '/').
+  std::string url(const std::string &path) const;
+  const std::string &data_dir() const { return data_dir_; }
+  /// The process id ("" once it has exited).
+  std::string pid() const;
+  /// The program's peak resident memory so far (VmHWM), in KiB; -1 if unknown.
+  long peak_rss_kib() const;
+  /// Everything the program wrote so far.
+  std::string log() const;
+
+  /// SIGTERM, and waits for the exit; returns the exit status (-1 when killed
+  /// by a signal or not stopping within `timeout_seconds`).
+  int stop(int timeout_seconds = 30);
+
+ private:
+  std::string data_dir_;
+  std::string log_path_;
+  std::string url_;
+  GSubprocess *process_ = nullptr;
+};
+
+/// Polls `condition` every 50 ms for up to `timeout_seconds`; true once it holds.
+bool wait_until(const std::function<bool()> &condition, double timeout_seconds);
+
+}  // namespace demucs::testing
