@@ -7,6 +7,7 @@
 #include "registry/model_downloader.h"
 #include "registry/model_registry.h"
 
+#include <algorithm>
 #include <cmath>
 #include <memory>
 
@@ -115,13 +116,11 @@ std::string ModelProvisioner::download_missing_files() {
         }
       }, cancellable_);
     } catch (const std::exception &download_error) {
-      std::string how;
-      try {
-        cache.resolve(model_);
-      } catch (const ModelNotFoundError &missing) {
-        how = missing.what();  // names the URLs, the folder and `demucs-vocals fetch`
-      }
-      return std::string("the model could not be downloaded (") + download_error.what() + "). " + how;
+      // The downloader's message names the URL and the folder to put the file in.
+      std::string reason = download_error.what();
+      std::replace(reason.begin(), reason.end(), '\n', ' ');
+      return "the model " + model_ + " is not in the model cache and could not be downloaded: " + reason +
+             " (or run `demucs-vocals fetch " + model_ + "`), then restart demucs-vocalsd.";
     }
   }
   return "";

@@ -435,6 +435,21 @@ TEST_F(DaemonBadInputTest, UnknownJobsAndDownloadBeforeCompletion) {
   EXPECT_EQ(http_delete(daemon_->url("jobs/" + id)).status, 200u);
 }
 
+TEST_F(DaemonBadInputTest, PipelineErrorBecomesTheJobsError) {
+  // The model is a .th path, so the stem is checked by the element, whose
+  // message (listing the valid stems) becomes the job's error.
+  const HttpResponse reply =
+      upload_bytes("mix.wav", read_file_bytes(test_data("mix.wav")).substr(0, 500000), {{"stem", "guitar"}});
+  ASSERT_EQ(reply.status, 200u) << reply.body;
+  const std::string id = reply.json_string("job_id");
+  ASSERT_TRUE(wait_for_status(*daemon_, id, "error"));
+  const HttpResponse status = status_of(*daemon_, id);
+  EXPECT_TRUE(contains(status.json_string("error_message"), "guitar"));
+  EXPECT_TRUE(contains(status.json_string("error_message"), "vocals"));
+  expect_error(http_get(daemon_->url("download/" + id)), 409, "failed");
+  EXPECT_EQ(http_delete(daemon_->url("jobs/" + id)).status, 200u);
+}
+
 TEST_F(DaemonBadInputTest, StaticFilesStayInsideTheWebFolder) {
   for (const char *path : {"..%2f..%2fmeson.build", "%2e%2e/meson.build", ".hidden", "web/../../meson.build"})
     EXPECT_NE(http_get(daemon_->url(path)).status, 200u) << path;
@@ -466,8 +481,8 @@ TEST(DaemonOffline, StartsAndSaysHowToInstallTheModel) {
   EXPECT_EQ(health.json_string("status"), "degraded");
   EXPECT_TRUE(contains(health.body, "\"model_loaded\":false"));
   const std::string how = health.json_string("model_error");
-  EXPECT_TRUE(contains(how, "955717e8-8726e21a.th"));
-  EXPECT_TRUE(contains(how, scratch.file("empty-cache")));
+  EXPECT_TRUE(contains(how, "http://127.0.0.1:9/hybrid_transformer/955717e8-8726e21a.th"));
+  EXPECT_TRUE(contains(how, "put it into the folder " + scratch.file("empty-cache")));
 
   const HttpResponse reply = upload_file(daemon.url(), test_data("mix.wav"), "mix.wav");
   ASSERT_EQ(reply.status, 200u);

@@ -1,0 +1,565 @@
+// daemon-benchmark: the REST daemon's throughput and memory, as one JSON
+// object on stdout (a program, not a test; issue 4).
+//
+//   uploads  POST /upload of tests/data/mix.wav (1 MB, 6 s) N times, as fast
+//            as one client can (one connection per request), then from 4
+//            client threads at once: uploads/s accepted, MB/s, median latency.
+//            The daemon (--max-jobs 1) separates the queued jobs meanwhile.
+//   jobs     From the first of N uploads of the mix to the last job
+//            completed, with the tiny test model, for each --max-jobs value.
+//   memory   A fresh daemon (--max-upload-mb 200) takes a ~100 MB WAV:
+//            VmHWM before and right after the 200 response, and the highest
+//            VmRSS sampled every 50 ms during the upload.
+//
+// Every daemon is the build's demucs-vocalsd with the tiny model
+// tests/data/htdemucs-tiny-4s.th on the CPU, on a free loopback port, in a
+// temporary folder that is removed at the end.
+#include "daemon_process.h"
+#include "http_client.h"
+
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+using namespace demucs::testing;
+
+namespace {
+
+constexpr double kMiB = 1024.0 * 1024.0;
+
+struct Options {
+  int uploads = 50;
+  int jobs = 8;
+  std::vector<int> max_jobs = {1};
+  int upload_mb = 100;
+  int upload_threads = 4;
+  std::string only;  // "", "uploads", "jobs" or "memory"
+};
+
+[[noreturn]] void usage(const std::string &why) {
+  std::fprintf(stderr,
+               "daemon-benchmark: %s\n"
+               "usage: daemon-benchmark [--uploads N] [--jobs N] [--max-jobs N[,N...]] [--upload-mb N]\n"
+               "                        [--threads N] [--only=uploads|jobs|memory]\n",
+               why.c_str());
+  std::exit(2);
+}
+
+int positive(const std::string &option, const std::string &text) {
+  try {
+    std::size_t used = 0;
+    const int value = std::stoi(text, &used);
+    if (used == text.size() && value > 0) return value;
+  } catch (const std::exception &) {
+  }
+  usage(option + " expects a whole number above 0 (got \"" + text + "\")");
+}
+
+Options parse_options(int argc, char **argv) {
+  Options options;
+  for (int i = 1; i < argc; ++i) {
+    std::string argument = argv[i];
+    std::string value;
+    const std::size_t equals = argument.find('=');
+    if (argument.rfind("--", 0) == 0 && equals != std::string::npos) {
+      value = argument.substr(equals + 1);
+      argument.erase(equals);
+    } else if (argument != "--help" && argument != "-h") {
+      if (i + 1 >= argc) usage(argument + " needs a value");
+      value = argv[++i];
+    }
+    if (argument == "--uploads") {
+      options.uploads = positive(argument, value);
+    } else if (argument == "--jobs") {
+      options.jobs = positive(argument, value);
+    } else if (argument == "--max-jobs") {
+      options.max_jobs.clear();
+      gchar **parts = g_strsplit(value.c_str(), ",", -1);
+      for (gchar **part = parts; *part; ++part) options.max_jobs.push_back(positive(argument, *part));
+      g_strfreev(parts);
+    } else if (argument == "--upload-mb") {
+      options.upload_mb = positive(argument, value);
+    } else if (argument == "--threads") {
+      options.upload_threads = positive(argument, value);
+    } else if (argument == "--only") {
+      if (value != "uploads" && value != "jobs" && value != "memory") usage("--only is uploads, jobs or memory");
+      options.only = value;
+    } else if (argument == "--help" || argument == "-h") {
+      usage("the REST daemon's uploads/s, job throughput and memory during a large upload, as JSON");
+    } else {
+      usage("unknown option " + argument);
+    }
+  }
+  return options;
+}
+
+void set_default_env(const char *name, const std::string &value) {
+  const char *current = g_getenv(name);
+  if (current == nullptr || *current == '\0') g_setenv(name, value.c_str(), TRUE);
+}
+
+double now_seconds() { return static_cast<double>(g_get_monotonic_time()) / G_USEC_PER_SEC; }
+
+double median(std::vector<double> values) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  const std::size_t n = values.size();
+  return n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+}
+
+double round3(double value) { return static_cast<double>(std::llround(value * 1000)) / 1000; }
+
+std::string load_average() {
+  std::ifstream in("/proc/loadavg");
+  std::string one, five, fifteen;
+  in >> one >> five >> fifteen;
+  return one + " " + five + " " + fifteen;
+}
+
+// A /proc/PID/status field in KiB (VmRSS, VmHWM); -1 if unknown.
+long proc_status_kib(const std::string &pid, const char *field) {
+  if (pid.empty()) return -1;
+  std::ifstream status("/proc/" + pid + "/status");
+  std::string line;
+  const std::string prefix = std::string(field) + ":";
+  while (std::getline(status, line))
+    if (line.rfind(prefix, 0) == 0) return std::stol(line.substr(prefix.size()));
+  return -1;
+}
+
+// A temporary folder, removed with what is in it.
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = std::string(g_get_tmp_dir()) + "/daemon-benchmark-XXXXXX";
+    if (g_mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("cannot create " + pattern);
+    path_ = pattern;
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+  std::string file(const std::string &name) const { return path_ + "/" + name; }
+  const std::string &path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// A started daemon whose model is loaded; throws if it is not.
+std::unique_ptr<DaemonProcess> start_daemon(const TempDir &temp, const std::string &name,
+                                            std::vector<std::string> extra) {
+  auto daemon = std::make_unique<DaemonProcess>(temp.file(name), std::move(extra));
+  if (daemon->url().empty()) throw std::runtime_error("demucs-vocalsd did not start:\n" + daemon->log());
+  const bool ready = wait_until(
+      [&] { return http_get(daemon->url("health")).body.find("\"model_loaded\":true") != std::string::npos; }, 120);
+  if (!ready) throw std::runtime_error("the daemon's model did not load:\n" + daemon->log());
+  return daemon;
+}
+
+std::string job_id_of(const HttpResponse &response) {
+  if (response.status != 200 || response.json_string("status") != "pending")
+    throw std::runtime_error("upload not accepted: " + std::to_string(response.status) + " " + response.body +
+                             response.transport_error);
+  return response.json_string("job_id");
+}
+
+// The mix's data chunk, and its byte rate, from a 16-bit PCM WAV.
+struct PcmWav {
+  std::string format_chunk;  // "fmt " chunk, header included
+  std::string data;
+  std::uint32_t byte_rate = 0;
+};
+
+std::uint32_t le32(const std::string &bytes, std::size_t at) {
+  return static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[at])) |
+         static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[at + 1])) << 8 |
+         static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[at + 2])) << 16 |
+         static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[at + 3])) << 24;
+}
+
+void put_le32(std::string &bytes, std::uint32_t value) {
+  for (int i = 0; i < 4; ++i) bytes.push_back(static_cast<char>((value >> (8 * i)) & 0xff));
+}
+
+PcmWav read_pcm_wav(const std::string &path) {
+  const std::string bytes = read_file_bytes(path);
+  if (bytes.size() < 12 || bytes.compare(0, 4, "RIFF") != 0 || bytes.compare(8, 4, "WAVE") != 0)
+    throw std::runtime_error(path + " is not a WAV file");
+  PcmWav wav;
+  for (std::size_t at = 12; at + 8 <= bytes.size();) {
+    const std::string id = bytes.substr(at, 4);
+    const std::uint32_t size = le32(bytes, at + 4);
+    if (id == "fmt ") {
+      wav.format_chunk = bytes.substr(at, 8 + size);
+      wav.byte_rate = le32(bytes, at + 16);
+    } else if (id == "data") {
+      wav.data = bytes.substr(at + 8, std::min<std::size_t>(size, bytes.size() - at - 8));
+    }
+    at += 8 + size + (size & 1);
+  }
+  if (wav.format_chunk.empty() || wav.data.empty() || wav.byte_rate == 0)
+    throw std::runtime_error(path + " has no fmt or data chunk");
+  return wav;
+}
+
+// The mix repeated to about `megabytes` MB (10^6 bytes), a valid WAV.
+std::string long_wav(const PcmWav &mix, int megabytes) {
+  const std::size_t target = static_cast<std::size_t>(megabytes) * 1000 * 1000;
+  const std::size_t copies = std::max<std::size_t>(1, target / mix.data.size());
+  const std::size_t data_size = copies * mix.data.size();
+  std::string bytes = "RIFF";
+  put_le32(bytes, static_cast<std::uint32_t>(4 + mix.format_chunk.size() + 8 + data_size));
+  bytes += "WAVE";
+  bytes += mix.format_chunk;
+  bytes += "data";
+  put_le32(bytes, static_cast<std::uint32_t>(data_size));
+  bytes.reserve(bytes.size() + data_size);
+  for (std::size_t i = 0; i < copies; ++i) bytes += mix.data;
+  return bytes;
+}
+
+// ---------------------------------------------------------------------------
+
+JsonNode *uploads_case(const TempDir &temp, const Options &options, const std::string &mix_path) {
+  MultipartBody body;
+  body.file("file", "mix.wav", read_file_bytes(mix_path));
+  const std::string content_type = body.content_type();
+  const std::string bytes = body.bytes();
+  const double megabytes = static_cast<double>(bytes.size()) / 1e6;
+
+  auto daemon = start_daemon(temp, "uploads", {"--max-jobs", "1", "--max-queue", "1000000"});
+  JsonBuilder *builder = json_builder_new();
+  json_builder_begin_object(builder);
+  json_builder_set_member_name(builder, "file_mb");
+  json_builder_add_double_value(builder, round3(megabytes));
+  json_builder_set_member_name(builder, "daemon_options");
+  json_builder_add_string_value(builder, "--max-jobs 1 --max-queue 1000000");
+
+  auto run = [&](const char *name, int threads) {
+    std::vector<double> latencies(static_cast<std::size_t>(options.uploads));
+    std::atomic<int> next{0}, accepted{0};
+    std::mutex errors_lock;
+    std::string first_error;
+    const double start = now_seconds();
+    auto client = [&] {
+      for (int i = next++; i < options.uploads; i = next++) {
+        const double begin = now_seconds();
+        const HttpResponse response = http_post(daemon->url("upload"), content_type, bytes);
+        latencies[static_cast<std::size_t>(i)] = now_seconds() - begin;
+        if (response.status == 200 && response.json_string("status") == "pending") {
+          ++accepted;
+        } else {
+          std::lock_guard<std::mutex> lock(errors_lock);
+          if (first_error.empty())
+            first_error = std::to_string(response.status) + " " + response.body + response.transport_error;
+        }
+      }
+    };
+    std::vector<std::thread> pool;
+    for (int t = 0; t < threads; ++t) pool.emplace_back(client);
+    for (std::thread &thread : pool) thread.join();
+    const double seconds = now_seconds() - start;
+    std::sort(latencies.begin(), latencies.end());
+
+    json_builder_set_member_name(builder, name);
+    json_builder_begin_object(builder);
+    json_builder_set_member_name(builder, "client_threads");
+    json_builder_add_int_value(builder, threads);
+    json_builder_set_member_name(builder, "uploads");
+    json_builder_add_int_value(builder, options.uploads);
+    json_builder_set_member_name(builder, "accepted");
+    json_builder_add_int_value(builder, accepted);
+    json_builder_set_member_name(builder, "seconds");
+    json_builder_add_double_value(builder, round3(seconds));
+    json_builder_set_member_name(builder, "uploads_per_second");
+    json_builder_add_double_value(builder, round3(accepted / seconds));
+    json_builder_set_member_name(builder, "mb_per_second");
+    json_builder_add_double_value(builder, round3(accepted * megabytes / seconds));
+    json_builder_set_member_name(builder, "median_latency_ms");
+    json_builder_add_double_value(builder, round3(median(latencies) * 1000));
+    json_builder_set_member_name(builder, "max_latency_ms");
+    json_builder_add_double_value(builder, round3(latencies.back() * 1000));
+    if (!first_error.empty()) {
+      json_builder_set_member_name(builder, "first_error");
+      json_builder_add_string_value(builder, first_error.c_str());
+    }
+    json_builder_end_object(builder);
+  };
+  run("sequential", 1);
+  run("concurrent", options.upload_threads);
+
+  // How much separating went on in the background meanwhile.
+  int completed = 0, processing = 0;
+  const HttpResponse jobs = http_get(daemon->url("jobs"));
+  for (std::size_t at = 0; (at = jobs.body.find("\"status\":\"", at)) != std::string::npos;) {
+    at += 10;
+    if (jobs.body.compare(at, 9, "completed") == 0) ++completed;
+    if (jobs.body.compare(at, 10, "processing") == 0) ++processing;
+  }
+  json_builder_set_member_name(builder, "jobs_completed_meanwhile");
+  json_builder_add_int_value(builder, completed);
+  json_builder_set_member_name(builder, "jobs_processing_at_end");
+  json_builder_add_int_value(builder, processing);
+  json_builder_end_object(builder);
+  daemon->stop();
+  JsonNode *root = json_builder_get_root(builder);
+  g_object_unref(builder);
+  return root;
+}
+
+JsonNode *jobs_case(const TempDir &temp, const Options &options, const std::string &mix_path, double mix_seconds,
+                    int max_jobs) {
+  MultipartBody body;
+  body.file("file", "mix.wav", read_file_bytes(mix_path));
+  const std::string content_type = body.content_type();
+  const std::string bytes = body.bytes();
+
+  auto daemon = start_daemon(temp, "jobs-" + std::to_string(max_jobs),
+                             {"--max-jobs", std::to_string(max_jobs), "--max-queue", "1000000"});
+  const double start = now_seconds();
+  std::vector<std::string> ids;
+  for (int i = 0; i < options.jobs; ++i) ids.push_back(job_id_of(http_post(daemon->url("upload"), content_type, bytes)));
+  const double uploaded = now_seconds() - start;
+
+  // Poll each unfinished job every 50 ms.
+  std::set<std::string> left(ids.begin(), ids.end());
+  int failed = 0;
+  std::string first_error;
+  const bool done = wait_until([&] {
+    for (auto it = left.begin(); it != left.end();) {
+      const HttpResponse status = http_get(daemon->url("status/" + *it));
+      const std::string state = status.json_string("status");
+      if (state == "completed" || state == "error") {
+        if (state == "error") {
+          ++failed;
+          if (first_error.empty()) first_error = status.json_string("error_message");
+        }
+        it = left.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    return left.empty();
+  }, 3600);
+  const double seconds = now_seconds() - start;
+  daemon->stop();
+  if (!done) throw std::runtime_error("the jobs did not finish within an hour");
+
+  JsonBuilder *builder = json_builder_new();
+  json_builder_begin_object(builder);
+  json_builder_set_member_name(builder, "max_jobs");
+  json_builder_add_int_value(builder, max_jobs);
+  json_builder_set_member_name(builder, "jobs");
+  json_builder_add_int_value(builder, options.jobs);
+  json_builder_set_member_name(builder, "failed");
+  json_builder_add_int_value(builder, failed);
+  if (!first_error.empty()) {
+    json_builder_set_member_name(builder, "first_error");
+    json_builder_add_string_value(builder, first_error.c_str());
+  }
+  json_builder_set_member_name(builder, "audio_seconds_per_job");
+  json_builder_add_double_value(builder, round3(mix_seconds));
+  json_builder_set_member_name(builder, "upload_seconds");
+  json_builder_add_double_value(builder, round3(uploaded));
+  json_builder_set_member_name(builder, "seconds");
+  json_builder_add_double_value(builder, round3(seconds));
+  json_builder_set_member_name(builder, "seconds_per_job");
+  json_builder_add_double_value(builder, round3(seconds / options.jobs));
+  json_builder_set_member_name(builder, "audio_seconds_per_second");
+  json_builder_add_double_value(builder, round3(options.jobs * mix_seconds / seconds));
+  json_builder_end_object(builder);
+  JsonNode *root = json_builder_get_root(builder);
+  g_object_unref(builder);
+  return root;
+}
+
+JsonNode *memory_case(const TempDir &temp, const Options &options, const std::string &mix_path,
+                      const PcmWav &mix) {
+  // The body is built here, in the benchmark, before the daemon starts.
+  std::string bytes;
+  std::string content_type;
+  double file_mb = 0, audio_seconds = 0;
+  {
+    const std::string wav = long_wav(mix, options.upload_mb);
+    file_mb = static_cast<double>(wav.size()) / 1e6;
+    audio_seconds = static_cast<double>(wav.size() - 44) / mix.byte_rate;
+    MultipartBody body;
+    body.file("file", "long.wav", wav);
+    content_type = body.content_type();
+    bytes = body.bytes();
+  }
+  const int limit_mb = std::max(200, options.upload_mb * 2);
+  auto daemon = start_daemon(temp, "memory", {"--max-jobs", "1", "--max-upload-mb", std::to_string(limit_mb)});
+  const std::string pid = daemon->pid();
+  const long rss_model_loaded = proc_status_kib(pid, "VmRSS");
+  const long hwm_model_loaded = proc_status_kib(pid, "VmHWM");
+
+  // One separation of the mix first, so that the baseline holds what a
+  // separation itself needs (LibTorch's buffers), not only the loaded model.
+  const std::string warm_up = job_id_of(upload_file(daemon->url(), mix_path, "mix.wav"));
+  wait_until([&] { return http_get(daemon->url("status/" + warm_up)).json_string("status") == "completed"; }, 300);
+  const long rss_before = proc_status_kib(pid, "VmRSS");
+  const long hwm_before = proc_status_kib(pid, "VmHWM");
+
+  std::atomic<bool> sampling{true};
+  std::atomic<long> max_rss{rss_before};
+  std::atomic<int> samples{0};
+  std::thread sampler([&] {
+    while (sampling) {
+      const long rss = proc_status_kib(pid, "VmRSS");
+      if (rss > max_rss) max_rss = rss;
+      ++samples;
+      g_usleep(50 * 1000);
+    }
+  });
+  const double start = now_seconds();
+  const HttpResponse response = http_post(daemon->url("upload"), content_type, bytes);
+  const double seconds = now_seconds() - start;
+  sampling = false;
+  sampler.join();
+  const long hwm_after = proc_status_kib(pid, "VmHWM");
+  const long rss_after = proc_status_kib(pid, "VmRSS");
+  const std::string id = job_id_of(response);
+  // Its job (minutes of audio) is not part of the figure: cancel it.
+  const unsigned deleted = http_delete(daemon->url("jobs/" + id)).status;
+  daemon->stop();
+
+  auto mib = [](long kib) { return round3(static_cast<double>(kib) / 1024); };
+  JsonBuilder *builder = json_builder_new();
+  json_builder_begin_object(builder);
+  json_builder_set_member_name(builder, "file_mb");
+  json_builder_add_double_value(builder, round3(file_mb));
+  json_builder_set_member_name(builder, "audio_seconds");
+  json_builder_add_double_value(builder, round3(audio_seconds));
+  json_builder_set_member_name(builder, "daemon_options");
+  json_builder_add_string_value(builder, ("--max-jobs 1 --max-upload-mb " + std::to_string(limit_mb)).c_str());
+  json_builder_set_member_name(builder, "upload_seconds");
+  json_builder_add_double_value(builder, round3(seconds));
+  json_builder_set_member_name(builder, "upload_mb_per_second");
+  json_builder_add_double_value(builder, round3(file_mb / seconds));
+  json_builder_set_member_name(builder, "rss_mib_model_loaded");
+  json_builder_add_double_value(builder, mib(rss_model_loaded));
+  json_builder_set_member_name(builder, "peak_rss_mib_model_loaded");
+  json_builder_add_double_value(builder, mib(hwm_model_loaded));
+  json_builder_set_member_name(builder, "rss_mib_before");
+  json_builder_add_double_value(builder, mib(rss_before));
+  json_builder_set_member_name(builder, "peak_rss_mib_before");
+  json_builder_add_double_value(builder, mib(hwm_before));
+  json_builder_set_member_name(builder, "peak_rss_mib_after");
+  json_builder_add_double_value(builder, mib(hwm_after));
+  json_builder_set_member_name(builder, "peak_rss_increase_mib");
+  json_builder_add_double_value(builder, mib(hwm_after - hwm_before));
+  json_builder_set_member_name(builder, "rss_mib_after");
+  json_builder_add_double_value(builder, mib(rss_after));
+  json_builder_set_member_name(builder, "max_sampled_rss_mib_during_upload");
+  json_builder_add_double_value(builder, mib(max_rss));
+  json_builder_set_member_name(builder, "max_sampled_rss_increase_mib");
+  json_builder_add_double_value(builder, mib(max_rss - rss_before));
+  json_builder_set_member_name(builder, "rss_samples");
+  json_builder_add_int_value(builder, samples);
+  json_builder_set_member_name(builder, "job_cancelled_status");
+  json_builder_add_int_value(builder, deleted);
+  json_builder_end_object(builder);
+  JsonNode *root = json_builder_get_root(builder);
+  g_object_unref(builder);
+  return root;
+}
+
+}  // namespace
+
+int main(int argc, char **argv) {
+  const Options options = parse_options(argc, argv);
+
+  // The defaults of tests/daemon/meson.build's test environment.
+  set_default_env("DEMUCS_TEST_DATA", DEMUCS_SOURCE_ROOT "/tests/data");
+  set_default_env("GST_PLUGIN_PATH", DEMUCS_BUILD_ROOT "/gst-plugin");
+  set_default_env("GST_REGISTRY", DEMUCS_BUILD_ROOT "/tests/daemon/registry-benchmark.bin");
+  set_default_env("OMP_WAIT_POLICY", "PASSIVE");
+
+  try {
+    TempDir temp;
+    // Never the user's model cache.
+    set_default_env("DEMUCS_VOCALS_CACHE", temp.file("model-cache"));
+    const std::string mix_path = std::string(g_getenv("DEMUCS_TEST_DATA")) + "/mix.wav";
+    const PcmWav mix = read_pcm_wav(mix_path);
+    const double mix_seconds = static_cast<double>(mix.data.size()) / mix.byte_rate;
+
+    JsonBuilder *builder = json_builder_new();
+    json_builder_begin_object(builder);
+    json_builder_set_member_name(builder, "nproc");
+    json_builder_add_int_value(builder, static_cast<gint64>(std::thread::hardware_concurrency()));
+    json_builder_set_member_name(builder, "load_average_start");
+    json_builder_add_string_value(builder, load_average().c_str());
+    json_builder_set_member_name(builder, "model");
+    json_builder_add_string_value(builder, "tests/data/htdemucs-tiny-4s.th (cpu)");
+    json_builder_set_member_name(builder, "options");
+    json_builder_begin_object(builder);
+    json_builder_set_member_name(builder, "uploads");
+    json_builder_add_int_value(builder, options.uploads);
+    json_builder_set_member_name(builder, "jobs");
+    json_builder_add_int_value(builder, options.jobs);
+    json_builder_set_member_name(builder, "max_jobs");
+    json_builder_begin_array(builder);
+    for (int value : options.max_jobs) json_builder_add_int_value(builder, value);
+    json_builder_end_array(builder);
+    json_builder_set_member_name(builder, "upload_mb");
+    json_builder_add_int_value(builder, options.upload_mb);
+    json_builder_set_member_name(builder, "threads");
+    json_builder_add_int_value(builder, options.upload_threads);
+    json_builder_set_member_name(builder, "only");
+    json_builder_add_string_value(builder, options.only.empty() ? "all" : options.only.c_str());
+    json_builder_end_object(builder);
+
+    if (options.only.empty() || options.only == "uploads") {
+      json_builder_set_member_name(builder, "uploads");
+      json_builder_add_value(builder, uploads_case(temp, options, mix_path));
+    }
+    if (options.only.empty() || options.only == "jobs") {
+      json_builder_set_member_name(builder, "jobs");
+      json_builder_begin_array(builder);
+      for (int max_jobs : options.max_jobs) {
+        json_builder_add_value(builder, jobs_case(temp, options, mix_path, mix_seconds, max_jobs));
+      }
+      json_builder_end_array(builder);
+    }
+    if (options.only.empty() || options.only == "memory") {
+      json_builder_set_member_name(builder, "memory");
+      json_builder_add_value(builder, memory_case(temp, options, mix_path, mix));
+    }
+    json_builder_set_member_name(builder, "load_average_end");
+    json_builder_add_string_value(builder, load_average().c_str());
+    json_builder_end_object(builder);
+
+    JsonGenerator *generator = json_generator_new();
+    json_generator_set_pretty(generator, TRUE);
+    JsonNode *root = json_builder_get_root(builder);
+    json_generator_set_root(generator, root);
+    gchar *text = json_generator_to_data(generator, nullptr);
+    std::printf("%s\n", text);
+    g_free(text);
+    json_node_unref(root);
+    g_object_unref(generator);
+    g_object_unref(builder);
+  } catch (const std::exception &error) {
+    std::fprintf(stderr, "daemon-benchmark: %s\n", error.what());
+    return 1;
+  }
+  return 0;
+}
