@@ -86,6 +86,11 @@ void JobScheduler::set_model_state(bool ready, const std::string &unavailable_re
 }
 
 void JobScheduler::submit(Job &job) {
+  if (!model_unavailable_.empty() && request_model_) {
+    model_unavailable_.clear();
+    model_ready_ = false;
+    request_model_();
+  }
   store_.insert(job);
   daemon_log("job %s: pending (%s, stem %s, %s)", job.id.c_str(), job.filename.c_str(), job.stem.c_str(),
              job.format.c_str());

@@ -48,6 +48,9 @@ class JobScheduler {
   /// When `unavailable_reason` is not empty, every waiting and future job
   /// ends in error with it instead.
   void set_model_state(bool ready, const std::string &unavailable_reason);
+  /// Called when a job arrives while the model is unavailable, to try again
+  /// to get it; the job waits for the outcome.
+  void on_model_wanted(std::function<void()> request) { request_model_ = std::move(request); }
 
   /// Stores a new pending job (sets job.sequence) and starts it when a slot is free.
   void submit(Job &job);
@@ -91,6 +94,7 @@ class JobScheduler {
   SchedulerSettings settings_;
   bool model_ready_ = false;
   std::string model_unavailable_;
+  std::function<void()> request_model_;
   std::map<std::string, Running> running_;
   std::multimap<std::string, std::pair<int, Listener>> listeners_;  // by job id
   int next_token_ = 1;

@@ -84,6 +84,8 @@ int run(int argc, char **argv) {
                                    state.phase == ModelProvisioner::Phase::unavailable ? state.error_message : "");
       });
 
+  scheduler->on_model_wanted([&model] { model->retry(); });
+
   StaticFiles web(options.web_dir);
   if (!g_file_test((options.web_dir + "/index.html").c_str(), G_FILE_TEST_IS_REGULAR))
     daemon_log("warning: no index.html in %s: the browser UI will be missing (see --web-dir)",

@@ -53,6 +53,17 @@ void ModelProvisioner::start() {
   thread_ = std::thread([this] { provision(); });
 }
 
+void ModelProvisioner::retry() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (state_.phase != Phase::unavailable) return;
+    state_ = State{Phase::loading, 0.0, ""};
+  }
+  daemon_log("model %s: trying again", model_.c_str());
+  if (thread_.joinable()) thread_.join();  // it has ended: it made the model unavailable
+  start();
+}
+
 void ModelProvisioner::set_state(State state) {
   {
     std::lock_guard<std::mutex> lock(mutex_);

@@ -45,6 +45,9 @@ class ModelProvisioner {
 
   /// Starts the download (if needed) and the load.
   void start();
+  /// Tries again after the model was unavailable (the file may have been put
+  /// into the cache since); does nothing in any other phase.
+  void retry();
 
   State state() const;
   const std::string &model() const { return model_; }

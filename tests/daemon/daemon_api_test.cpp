@@ -492,5 +492,22 @@ TEST(DaemonOffline, StartsAndSaysHowToInstallTheModel) {
   g_unsetenv("DEMUCS_VOCALS_MODEL_URL");
 }
 
+TEST(DaemonOffline, AModelPutInPlaceLaterIsUsedByTheNextUpload) {
+  ScratchDirectory scratch;
+  const std::string model = scratch.file("later.th");
+  DaemonProcess daemon(scratch.file("data"), {"--model", model});
+  ASSERT_TRUE(wait_until([&] { return contains(http_get(daemon.url("health")).body, "unavailable"); }, 60));
+  const std::string failed = upload_file(daemon.url(), test_data("mix.wav"), "mix.wav").json_string("job_id");
+  ASSERT_TRUE(wait_until([&] { return http_get(daemon.url("status/" + failed)).json_string("status") == "error"; }, 30));
+  EXPECT_TRUE(contains(http_get(daemon.url("status/" + failed)).json_string("error_message"), model));
+
+  write_file_bytes(model, read_file_bytes(test_data("htdemucs-tiny-4s.th")));
+  const std::string id = upload_file(daemon.url(), test_data("mix.wav"), "mix.wav").json_string("job_id");
+  EXPECT_TRUE(wait_until([&] { return http_get(daemon.url("status/" + id)).json_string("status") == "completed"; },
+                         kJobSeconds))
+      << http_get(daemon.url("status/" + id)).body;
+  EXPECT_TRUE(contains(http_get(daemon.url("health")).body, "\"model_loaded\":true"));
+}
+
 }  // namespace
 }  // namespace demucs::testing
