@@ -71,6 +71,8 @@ ChildResult run_child_process(const std::string& program, const std::vector<std:
     }
   }
   result.peak_rss_mib = static_cast<double>(usage.ru_maxrss) / 1024.0;  // KiB on Linux
+  const auto seconds = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
+  result.cpu_seconds = seconds(usage.ru_utime) + seconds(usage.ru_stime);
   while (!result.output.empty() && result.output.back() == '\n') {
     result.output.pop_back();
   }

@@ -14,6 +14,7 @@ struct ChildResult {
   std::string output;         // its standard output, without the trailing newlines
   std::string failure;        // why not ok: exit status or signal ("" when ok)
   double peak_rss_mib = 0.0;  // its maximum resident set size (wait4's ru_maxrss)
+  double cpu_seconds = 0.0;   // the CPU time it used, user + system, all threads
 };
 
 // The path of the running program (/proc/self/exe), to run it again as a

@@ -101,4 +101,30 @@ const std::vector<float>& NoiseWavReader::read(std::int64_t frames) {
   return piece_;
 }
 
+std::int64_t wav_file_frames(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  char riff[12];
+  if (!in.read(riff, sizeof riff) || std::memcmp(riff, "RIFF", 4) != 0 || std::memcmp(riff + 8, "WAVE", 4) != 0) {
+    throw std::runtime_error(path + " is not a WAV file");
+  }
+  std::uint32_t block_align = 0;
+  char chunk[8];
+  while (in.read(chunk, sizeof chunk)) {
+    const std::uint32_t size = get_u32(chunk + 4);
+    if (std::memcmp(chunk, "fmt ", 4) == 0) {
+      std::vector<char> fmt(size);
+      if (size < 16 || !in.read(fmt.data(), size)) {
+        break;
+      }
+      block_align = static_cast<unsigned char>(fmt[12]) | (static_cast<unsigned char>(fmt[13]) << 8);
+      in.seekg(size % 2, std::ios::cur);
+    } else if (std::memcmp(chunk, "data", 4) == 0 && block_align > 0) {
+      return size / block_align;
+    } else {
+      in.seekg(size + size % 2, std::ios::cur);
+    }
+  }
+  throw std::runtime_error(path + ": no fmt and data chunks");
+}
+
 }  // namespace demucs::benchmark

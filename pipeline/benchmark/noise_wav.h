@@ -35,4 +35,9 @@ class NoiseWavReader {
   std::vector<float> piece_;
 };
 
+// The number of frames in the WAV file `path` (any format: the data chunk's
+// size over the fmt chunk's block size), to check an output's length. Throws
+// std::runtime_error when it is not a WAV file.
+std::int64_t wav_file_frames(const std::string& path);
+
 }  // namespace demucs::benchmark

@@ -165,11 +165,16 @@ int pipeline_case(const std::vector<std::string>& args) {
     std::cerr << "error: the pipeline failed: " << result.error_message << "\n";
     return 1;
   }
-  std::error_code error;
-  const auto output_bytes = std::filesystem::file_size(args.at(2), error);
-  std::printf("{\"load_seconds\": %.3f, \"compute_seconds\": %.3f, \"output_bytes\": %llu, \"threads\": %d, "
+  // The whole input went through: as many frames out as in.
+  const std::int64_t input_frames = NoiseWavReader(args.at(1)).frames();
+  const std::int64_t output_frames = wav_file_frames(args.at(2));
+  if (output_frames != input_frames) {
+    std::cerr << "error: the pipeline wrote " << output_frames << " frames for " << input_frames << "\n";
+    return 1;
+  }
+  std::printf("{\"load_seconds\": %.3f, \"compute_seconds\": %.3f, \"frames\": %lld, \"threads\": %d, "
               "\"omp_wait_policy\": %s}\n",
-              load_s, compute_s, static_cast<unsigned long long>(error ? 0 : output_bytes), threads,
+              load_s, compute_s, static_cast<long long>(output_frames), threads,
               json_string(omp_wait_policy()).c_str());
   return 0;
 }
@@ -201,13 +206,16 @@ double load_average() {
 struct Run {
   std::string name;
   double load_average_before = 0;
+  double frames = 0;  // out of the separator or the pipeline: all of the input
   double audio_seconds = 0;
   double load_s = 0;
   double compute_s = 0;
   double peak_rss_mib = 0;
+  double cpu_s = 0;  // the whole child process's CPU time, load and start-up included
   std::string child_json;
   double per_audio_second() const { return compute_s / audio_seconds; }
   double with_load_per_audio_second() const { return (load_s + compute_s) / audio_seconds; }
+  double cpu_per_audio_second() const { return cpu_s / audio_seconds; }
 };
 
 Run run_case(const std::string& name, const std::vector<std::string>& arguments, double audio_seconds) {
@@ -223,19 +231,22 @@ Run run_case(const std::string& name, const std::vector<std::string>& arguments,
   run.audio_seconds = audio_seconds;
   run.load_average_before = load_before;
   run.load_s = json_number(child.output, "load_seconds");
+  run.frames = json_number(child.output, "frames");
   run.compute_s = json_number(child.output, "compute_seconds");
   run.peak_rss_mib = child.peak_rss_mib;
+  run.cpu_s = child.cpu_seconds;
   run.child_json = child.output;
   return run;
 }
 
 std::string run_json(const Run& run, int index) {
   return "{\"case\": " + json_string(run.name) + ", \"run\": " + std::to_string(index) +
-         ", \"audio_seconds\": " + number(run.audio_seconds, 1) + ", \"load_seconds\": " + number(run.load_s, 3) +
+         ", \"audio_seconds\": " + number(run.audio_seconds, 1) + ", \"frames_out\": " + number(run.frames, 0) +
+         ", \"load_seconds\": " + number(run.load_s, 3) +
          ", \"compute_seconds\": " + number(run.compute_s, 3) +
          ", \"compute_per_audio_second\": " + number(run.per_audio_second()) +
          ", \"with_load_per_audio_second\": " + number(run.with_load_per_audio_second()) +
-         ", \"peak_rss_mib\": " + number(run.peak_rss_mib, 1) +
+         ", \"process_cpu_seconds\": " + number(run.cpu_s, 2) + ", \"peak_rss_mib\": " + number(run.peak_rss_mib, 1) +
          ", \"machine_load_average_before\": " + number(run.load_average_before, 2) + "}";
 }
 
@@ -281,17 +292,19 @@ std::string speed_json(const Options& options, const std::string& folder) {
     runs.push_back(run_json(pipeline_runs.back(), r));
     std::filesystem::remove(output_path);
   }
-  const auto medians = [](const std::vector<Run>& list, bool with_load) {
+  const auto medians = [](const std::vector<Run>& list, double (Run::*figure)() const) {
     std::vector<double> values;
     for (const Run& run : list) {
-      values.push_back(with_load ? run.with_load_per_audio_second() : run.per_audio_second());
+      values.push_back((run.*figure)());
     }
     return median(values);
   };
-  const double separator_median = medians(separator_runs, false);
-  const double pipeline_median = medians(pipeline_runs, false);
-  const double separator_with_load = medians(separator_runs, true);
-  const double pipeline_with_load = medians(pipeline_runs, true);
+  const double separator_median = medians(separator_runs, &Run::per_audio_second);
+  const double pipeline_median = medians(pipeline_runs, &Run::per_audio_second);
+  const double separator_with_load = medians(separator_runs, &Run::with_load_per_audio_second);
+  const double pipeline_with_load = medians(pipeline_runs, &Run::with_load_per_audio_second);
+  const double separator_cpu = medians(separator_runs, &Run::cpu_per_audio_second);
+  const double pipeline_cpu = medians(pipeline_runs, &Run::cpu_per_audio_second);
   std::error_code error;
   const double model_mib = static_cast<double>(std::filesystem::file_size(model_path, error)) / (1024.0 * 1024.0);
 
@@ -311,7 +324,9 @@ std::string speed_json(const Options& options, const std::string& folder) {
          "capsfilter ! demucsvocals ! audioconvert ! wavenc ! filesink, the model preloaded by a demucsvocals "
          "element held in READY\",\n"
       << "    \"measure\": \"compute_seconds: wall time after the model load; load_seconds: the load; "
-         "*_per_audio_second divide by the audio's length; with_load includes the load\",\n"
+         "*_per_audio_second divide by the audio's length; with_load includes the load; process_cpu: user + system CPU "
+         "time of the whole child process (wait4), load and start-up included, less sensitive than wall time to "
+         "other work on the machine\",\n"
       << "    \"runs\": [\n      " << join(runs, ",\n      ") << "\n    ],\n"
       << "    \"separator_median_per_audio_second\": " << number(separator_median) << ",\n"
       << "    \"pipeline_median_per_audio_second\": " << number(pipeline_median) << ",\n"
@@ -319,6 +334,9 @@ std::string speed_json(const Options& options, const std::string& folder) {
       << "    \"separator_median_with_load_per_audio_second\": " << number(separator_with_load) << ",\n"
       << "    \"pipeline_median_with_load_per_audio_second\": " << number(pipeline_with_load) << ",\n"
       << "    \"ratio_with_load\": " << number(pipeline_with_load / separator_with_load) << ",\n"
+      << "    \"separator_median_process_cpu_per_audio_second\": " << number(separator_cpu) << ",\n"
+      << "    \"pipeline_median_process_cpu_per_audio_second\": " << number(pipeline_cpu) << ",\n"
+      << "    \"ratio_process_cpu\": " << number(pipeline_cpu / separator_cpu) << ",\n"
       << "    \"goal\": \"ratio_pipeline_to_separator < 1.05\",\n"
       << "    \"goal_met\": " << (pipeline_median / separator_median < 1.05 ? "true" : "false") << "\n"
       << "  }";
