@@ -7,9 +7,10 @@
 //            The daemon (--max-jobs 1) separates the queued jobs meanwhile.
 //   jobs     From the first of N uploads of the mix to the last job
 //            completed, with the tiny test model, for each --max-jobs value.
-//   memory   A fresh daemon (--max-upload-mb 200) takes a ~100 MB WAV:
-//            VmHWM before and right after the 200 response, and the highest
-//            VmRSS sampled every 50 ms during the upload.
+//   memory   A fresh daemon (--max-upload-mb 200) separates the mix once,
+//            then takes a ~100 MB WAV: VmHWM (reset to the RSS of the moment
+//            just before) right after the 200 response, and the highest VmRSS
+//            sampled every 50 ms during the upload. Its job is then cancelled.
 //
 // Every daemon is the build's demucs-vocalsd with the tiny model
 // tests/data/htdemucs-tiny-4s.th on the CPU, on a free loopback port, in a
@@ -23,6 +24,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -416,15 +418,29 @@ JsonNode *memory_case(const TempDir &temp, const Options &options, const std::st
   const std::string warm_up = job_id_of(upload_file(daemon->url(), mix_path, "mix.wav"));
   wait_until([&] { return http_get(daemon->url("status/" + warm_up)).json_string("status") == "completed"; }, 300);
   const long rss_before = proc_status_kib(pid, "VmRSS");
+  const long anon_before = proc_status_kib(pid, "RssAnon");
   const long hwm_before = proc_status_kib(pid, "VmHWM");
+  // The warm-up separation set the lifetime peak; reset VmHWM to the current
+  // RSS (Linux >= 4.0: "5" to clear_refs) so that the peak after the upload
+  // is the upload's own.
+  bool hwm_reset = false;
+  {
+    std::ofstream clear_refs("/proc/" + pid + "/clear_refs");
+    clear_refs << "5";
+    clear_refs.flush();
+    hwm_reset = clear_refs.good();
+  }
+  const long hwm_reset_to = proc_status_kib(pid, "VmHWM");
 
   std::atomic<bool> sampling{true};
-  std::atomic<long> max_rss{rss_before};
+  std::atomic<long> max_rss{rss_before}, max_anon{anon_before};
   std::atomic<int> samples{0};
   std::thread sampler([&] {
     while (sampling) {
       const long rss = proc_status_kib(pid, "VmRSS");
       if (rss > max_rss) max_rss = rss;
+      const long anon = proc_status_kib(pid, "RssAnon");
+      if (anon > max_anon) max_anon = anon;
       ++samples;
       g_usleep(50 * 1000);
     }
@@ -436,6 +452,7 @@ JsonNode *memory_case(const TempDir &temp, const Options &options, const std::st
   sampler.join();
   const long hwm_after = proc_status_kib(pid, "VmHWM");
   const long rss_after = proc_status_kib(pid, "VmRSS");
+  const long anon_after = proc_status_kib(pid, "RssAnon");
   const std::string id = job_id_of(response);
   // Its job (minutes of audio) is not part of the figure: cancel it.
   const unsigned deleted = http_delete(daemon->url("jobs/" + id)).status;
@@ -462,16 +479,26 @@ JsonNode *memory_case(const TempDir &temp, const Options &options, const std::st
   json_builder_add_double_value(builder, mib(rss_before));
   json_builder_set_member_name(builder, "peak_rss_mib_before");
   json_builder_add_double_value(builder, mib(hwm_before));
+  json_builder_set_member_name(builder, "peak_rss_reset");
+  json_builder_add_boolean_value(builder, hwm_reset);
+  json_builder_set_member_name(builder, "peak_rss_mib_at_reset");
+  json_builder_add_double_value(builder, mib(hwm_reset_to));
   json_builder_set_member_name(builder, "peak_rss_mib_after");
   json_builder_add_double_value(builder, mib(hwm_after));
   json_builder_set_member_name(builder, "peak_rss_increase_mib");
-  json_builder_add_double_value(builder, mib(hwm_after - hwm_before));
+  json_builder_add_double_value(builder, mib(hwm_after - hwm_reset_to));
   json_builder_set_member_name(builder, "rss_mib_after");
   json_builder_add_double_value(builder, mib(rss_after));
   json_builder_set_member_name(builder, "max_sampled_rss_mib_during_upload");
   json_builder_add_double_value(builder, mib(max_rss));
   json_builder_set_member_name(builder, "max_sampled_rss_increase_mib");
   json_builder_add_double_value(builder, mib(max_rss - rss_before));
+  json_builder_set_member_name(builder, "rss_anon_mib_before");
+  json_builder_add_double_value(builder, mib(anon_before));
+  json_builder_set_member_name(builder, "rss_anon_mib_after");
+  json_builder_add_double_value(builder, mib(anon_after));
+  json_builder_set_member_name(builder, "max_sampled_rss_anon_mib_during_upload");
+  json_builder_add_double_value(builder, mib(max_anon));
   json_builder_set_member_name(builder, "rss_samples");
   json_builder_add_int_value(builder, samples);
   json_builder_set_member_name(builder, "job_cancelled_status");
@@ -480,6 +507,52 @@ JsonNode *memory_case(const TempDir &temp, const Options &options, const std::st
   JsonNode *root = json_builder_get_root(builder);
   g_object_unref(builder);
   return root;
+}
+
+// JSON text with numbers as the figures were rounded (json-glib's own
+// generator writes 17 significant digits: 1.0589999999999999).
+void write_json(JsonNode *node, int depth, std::string &out) {
+  const std::string indent(static_cast<std::size_t>(depth + 1) * 2, ' ');
+  const std::string closing(static_cast<std::size_t>(depth) * 2, ' ');
+  if (JSON_NODE_HOLDS_OBJECT(node)) {
+    JsonObject *object = json_node_get_object(node);
+    GList *members = json_object_get_members(object);  // in insertion order
+    out += "{";
+    for (GList *member = members; member; member = member->next) {
+      const char *name = static_cast<const char *>(member->data);
+      out += member == members ? "\n" : ",\n";
+      gchar *quoted = g_strescape(name, nullptr);
+      out += indent + "\"" + quoted + "\": ";
+      g_free(quoted);
+      write_json(json_object_get_member(object, name), depth + 1, out);
+    }
+    g_list_free(members);
+    out += members ? "\n" + closing + "}" : "}";
+  } else if (JSON_NODE_HOLDS_ARRAY(node)) {
+    JsonArray *array = json_node_get_array(node);
+    const guint length = json_array_get_length(array);
+    out += "[";
+    for (guint i = 0; i < length; ++i) {
+      out += i == 0 ? "\n" : ",\n";
+      out += indent;
+      write_json(json_array_get_element(array, i), depth + 1, out);
+    }
+    out += length ? "\n" + closing + "]" : "]";
+  } else if (JSON_NODE_HOLDS_NULL(node)) {
+    out += "null";
+  } else if (json_node_get_value_type(node) == G_TYPE_STRING) {
+    gchar *quoted = g_strescape(json_node_get_string(node), nullptr);
+    out += std::string("\"") + quoted + "\"";
+    g_free(quoted);
+  } else if (json_node_get_value_type(node) == G_TYPE_DOUBLE) {
+    char number[64];
+    std::snprintf(number, sizeof number, "%.10g", json_node_get_double(node));
+    out += number;
+  } else if (json_node_get_value_type(node) == G_TYPE_BOOLEAN) {
+    out += json_node_get_boolean(node) ? "true" : "false";
+  } else {
+    out += std::to_string(json_node_get_int(node));
+  }
 }
 
 }  // namespace
@@ -547,15 +620,11 @@ int main(int argc, char **argv) {
     json_builder_add_string_value(builder, load_average().c_str());
     json_builder_end_object(builder);
 
-    JsonGenerator *generator = json_generator_new();
-    json_generator_set_pretty(generator, TRUE);
     JsonNode *root = json_builder_get_root(builder);
-    json_generator_set_root(generator, root);
-    gchar *text = json_generator_to_data(generator, nullptr);
-    std::printf("%s\n", text);
-    g_free(text);
+    std::string text;
+    write_json(root, 0, text);
+    std::printf("%s\n", text.c_str());
     json_node_unref(root);
-    g_object_unref(generator);
     g_object_unref(builder);
   } catch (const std::exception &error) {
     std::fprintf(stderr, "daemon-benchmark: %s\n", error.what());
