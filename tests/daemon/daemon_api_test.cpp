@@ -450,6 +450,32 @@ TEST_F(DaemonBadInputTest, PipelineErrorBecomesTheJobsError) {
   EXPECT_EQ(http_delete(daemon_->url("jobs/" + id)).status, 200u);
 }
 
+TEST_F(DaemonBadInputTest, UploadCutShortLeavesNothing) {
+  // A client that goes away in the middle of its upload.
+  MultipartBody body;
+  body.file("file", "mix.wav", read_file_bytes(test_data("mix.wav")).substr(0, 500000));
+  const std::string bytes = body.bytes();
+  GSocketClient *client = g_socket_client_new();
+  GUri *uri = g_uri_parse(daemon_->url().c_str(), G_URI_FLAGS_NONE, nullptr);
+  GSocketConnection *connection =
+      g_socket_client_connect_to_host(client, g_uri_get_host(uri), g_uri_get_port(uri), nullptr, nullptr);
+  ASSERT_NE(connection, nullptr);
+  const std::string head = "POST /upload HTTP/1.1\r\nHost: localhost\r\nContent-Type: " + body.content_type() +
+                           "\r\nContent-Length: " + std::to_string(bytes.size()) + "\r\n\r\n";
+  GOutputStream *out = g_io_stream_get_output_stream(G_IO_STREAM(connection));
+  ASSERT_TRUE(g_output_stream_write_all(out, head.data(), head.size(), nullptr, nullptr, nullptr));
+  ASSERT_TRUE(g_output_stream_write_all(out, bytes.data(), bytes.size() / 2, nullptr, nullptr, nullptr));
+  // The daemon has begun to store it...
+  EXPECT_TRUE(wait_until([&] { return !files_below(data_dir() + "/jobs").empty(); }, 10));
+  g_io_stream_close(G_IO_STREAM(connection), nullptr, nullptr);
+  g_object_unref(connection);
+  g_uri_unref(uri);
+  g_object_unref(client);
+  // ...and removes it when the client is gone (TearDown checks that the folder is empty).
+  EXPECT_TRUE(wait_until([&] { return files_below(data_dir() + "/jobs").empty(); }, 10));
+  EXPECT_TRUE(contains(http_get(daemon_->url("jobs")).body, "\"jobs\":[]"));
+}
+
 TEST_F(DaemonBadInputTest, StaticFilesStayInsideTheWebFolder) {
   for (const char *path : {"..%2f..%2fmeson.build", "%2e%2e/meson.build", ".hidden", "web/../../meson.build"})
     EXPECT_NE(http_get(daemon_->url(path)).status, 200u) << path;
