@@ -208,8 +208,10 @@ void RestApi::finish_upload(SoupServerMessage *message) {
   probe_.probe(job.input_path, [this, message, job](bool ok, const std::string &reason) mutable {
     UploadReceiver *upload = receiver_of(message);
     if (!ok) {
-      upload->reject(SOUP_STATUS_UNSUPPORTED_MEDIA_TYPE,
-                     "\"" + job.filename + "\" is not audio that can be decoded: " + reason + ".");
+      const bool has_stop = !reason.empty() && reason.back() == '.';
+      upload->reject(SOUP_STATUS_UNSUPPORTED_MEDIA_TYPE, "\"" + job.filename +
+                                                             "\" is not audio that can be decoded: " + reason +
+                                                             (has_stop ? "" : "."));
     } else {
       try {
         scheduler_.submit(job);
