@@ -1,7 +1,8 @@
 // The browser UI of demucs-vocalsd: one row per song, uploaded when the user
 // presses Separate, followed through the daemon's Server-Sent Events (or by
 // polling /status every second when a stream is not available), then played
-// and downloaded from /download/{id}. No framework, nothing from another host.
+// and downloaded from /download/{id}. Rows of uploaded songs come back after
+// a reload. No framework, nothing from another host.
 'use strict';
 
 (() => {
@@ -205,6 +206,7 @@
           }
           this.jobId = reply.job_id;
           this.el.dataset.jobId = reply.job_id;
+          rememberJob(this);
           this.set('waiting', { detail: 'in the queue', progress: 0 });
           this.follow();
         } else {
@@ -358,6 +360,7 @@
     }
 
     remove() {
+      if (this.jobId) forgetJob(this.jobId);
       this.stopFollowing();
       this.audio.removeAttribute('src');
       this.audio.load();
@@ -368,6 +371,60 @@
       const focusTarget = next ? next.querySelector('button:not([hidden]), a[href]') : $('#choose-button');
       (focusTarget || $('#choose-button')).focus();
     }
+  }
+
+  // The jobs this browser started, kept across reloads in localStorage, so
+  // that a reload or a closed tab during a long separation finds its rows
+  // again. A job the server no longer has is forgotten.
+  const SAVED_JOBS_KEY = 'demucs-vocals.jobs';
+
+  function savedJobs() {
+    try {
+      const list = JSON.parse(localStorage.getItem(SAVED_JOBS_KEY) || '[]');
+      return Array.isArray(list) ? list.filter((job) => job && typeof job.id === 'string') : [];
+    } catch (_) {
+      return [];
+    }
+  }
+
+  function storeJobs(list) {
+    try {
+      localStorage.setItem(SAVED_JOBS_KEY, JSON.stringify(list));
+    } catch (_) { /* storage unavailable (private mode): rows are not kept */ }
+  }
+
+  function rememberJob(row) {
+    const entry = { id: row.jobId, name: row.file.name, size: row.file.size, stem: row.stemSelect.value };
+    storeJobs([...savedJobs().filter((job) => job.id !== row.jobId), entry]);
+  }
+
+  function forgetJob(id) {
+    storeJobs(savedJobs().filter((job) => job.id !== id));
+  }
+
+  async function restoreJobs() {
+    for (const saved of savedJobs()) {
+      let status = null;
+      try {
+        const response = await fetch(`/status/${encodeURIComponent(saved.id)}`, { cache: 'no-store' });
+        if (response.status === 404) {
+          forgetJob(saved.id);
+          continue;
+        }
+        if (response.ok) status = await response.json();
+      } catch (_) { /* server unavailable: keep the job for the next visit */ }
+      if (!status) continue;
+      const row = new Row({ name: String(saved.name || 'song'), size: Number(saved.size) || 0 }, saved.stem || 'vocals');
+      row.jobId = saved.id;
+      row.el.dataset.jobId = saved.id;
+      rows.add(row);
+      jobList.append(row.el);
+      row.set('waiting', { detail: 'in the queue', progress: 0 });
+      row.apply(status);
+      if (!['done', 'error'].includes(row.state)) row.follow();
+    }
+    updateToolbar();
+    document.body.dataset.restored = 'true';
   }
 
   function updateToolbar() {
@@ -471,4 +528,5 @@
   });
 
   checkServer();
+  restoreJobs();
 })();

@@ -4,12 +4,14 @@
 // package playwright-core (never a browser it downloads), talking to
 // demucs-vocalsd on a free loopback port with the tiny fixture model:
 //   - dropping the fixture mix: progress to 100 %, a player with a duration,
-//     the download equal to the daemon's output;
+//     the download equal to the daemon's output; after a reload the row is
+//     back, and after Remove and a reload it is not;
 //   - two files chosen at once, one stem each, on a phone-sized screen, with
 //     the event streams blocked so that the rows poll /status: both finish;
 //   - a .txt file and a file that is not audio: the daemon's own error text
 //     in the row;
-//   - cancel during separation: the job is gone and the row says so;
+//   - a reload during separation: the row comes back and goes on; then
+//     cancel: the job is gone and the row says so;
 //   - a file over the upload limit and a stopped server: errors in the rows;
 //   - screenshots of the finished page (desktop and phone) saved in
 //     $DEMUCS_WEB_SCREENSHOTS (meson: build/meson-logs/web-screenshots/).
@@ -376,6 +378,19 @@ uiTest('a dropped song is separated: progress to 100 %, a player, the download i
     assert.ok(onDisk.length > 0, `no file in the daemon's data folder equals the download: ${filesUnder(dataDir).join(', ')}`);
 
     await screenshot(page, 'finished-desktop.png');
+
+    // A reload finds the finished row again, with its player; Remove forgets it.
+    await page.reload();
+    await page.locator('body[data-restored="true"]').waitFor({ timeout: 30000 });
+    const restored = row(page, 'mix.wav');
+    assert.equal(await waitForState(restored, ['done', 'error'], 30000), 'done');
+    assert.equal(await restored.getAttribute('data-job-id'), jobId);
+    const restoredDuration = await audioDuration(restored);
+    assert.ok(restoredDuration > 5.9 && restoredDuration < 6.1, `restored player duration ${restoredDuration}`);
+    await restored.getByRole('button', { name: 'Remove mix.wav from the list' }).click();
+    await page.reload();
+    await page.locator('body[data-restored="true"]').waitFor({ timeout: 30000 });
+    assert.equal(await page.locator('.job').count(), 0, 'a removed row came back after a reload');
     assert.deepEqual(problems, []);
   } finally {
     await context.close();
@@ -482,6 +497,17 @@ uiTest('cancel during separation stops the job and the row says so', async () =>
     assert.equal(await waitForState(job, ['separating', 'done', 'error']), 'separating');
     const jobId = await job.getAttribute('data-job-id');
     assert.equal(JSON.parse((await api(`status/${jobId}`)).body).status, 'processing');
+
+    // A reload in the middle: the row comes back, still separating, and goes on rising.
+    const before = Number(await job.locator('progress').evaluate((element) => element.value));
+    await page.reload();
+    await page.locator('body[data-restored="true"]').waitFor({ timeout: 30000 });
+    assert.equal(await waitForState(job, ['separating', 'done', 'error']), 'separating');
+    assert.equal(await job.getAttribute('data-job-id'), jobId);
+    await page.waitForFunction(
+      ({ element, floor }) => element.value > floor,
+      { element: await job.locator('progress').elementHandle(), floor: before },
+      { timeout: 30000, polling: 100 });
 
     const cancel = page.getByRole('button', { name: 'Cancel long song.wav' });
     await cancel.focus();
