@@ -58,9 +58,15 @@ int run(int argc, char **argv) {
   if (!parsed) return exit_status;
   const DaemonOptions options = *parsed;
 
+  GSocketAddress *address = listen_address(options);
+  if (address == nullptr) {
+    std::fprintf(stderr, "demucs-vocalsd: --host %s is not an IP address (or localhost)\n", options.host.c_str());
+    return 2;
+  }
   if (g_mkdir_with_parents(options.data_dir.c_str(), 0700) != 0) {
     std::fprintf(stderr, "demucs-vocalsd: cannot create the data folder %s: %s\n", options.data_dir.c_str(),
                  std::strerror(errno));
+    g_object_unref(address);
     return 1;
   }
   initialize_gstreamer_with_demucs_plugin();
@@ -70,6 +76,7 @@ int run(int argc, char **argv) {
     store = std::make_unique<JobStore>(options.data_dir + "/jobs.sqlite3");
   } catch (const JobStoreError &error) {
     std::fprintf(stderr, "demucs-vocalsd: %s\n", error.what());
+    g_object_unref(address);
     return 1;
   }
 
@@ -97,11 +104,6 @@ int run(int argc, char **argv) {
       RestApiSettings{static_cast<std::int64_t>(options.max_upload_mb) * 1024 * 1024, options.max_queue,
                       DEMUCS_VOCALS_VERSION});
 
-  GSocketAddress *address = listen_address(options);
-  if (address == nullptr) {
-    std::fprintf(stderr, "demucs-vocalsd: --host %s is not an IP address (or localhost)\n", options.host.c_str());
-    return 2;
-  }
   GError *error = nullptr;
   if (!soup_server_listen(server, address, static_cast<SoupServerListenOptions>(0), &error)) {
     std::fprintf(stderr, "demucs-vocalsd: cannot listen on %s port %d: %s\n", options.host.c_str(), options.port,

@@ -294,11 +294,11 @@ TEST_F(DaemonApiTest, EventStreamSaysWhenAJobIsDeleted) {
 }
 
 TEST_F(DaemonApiTest, ExpiredJobsAndTheirFilesDisappear) {
-  DaemonProcess daemon(data_dir(), {"--job-ttl", "2", "--cleanup-interval", "1"});
+  DaemonProcess daemon(data_dir(), {"--job-ttl", "4", "--cleanup-interval", "1"});
   const std::string id = upload_mix(daemon);
   ASSERT_TRUE(wait_for_status(daemon, id, "completed"));
   ASSERT_TRUE(exists(data_dir() + "/jobs/" + id));
-  EXPECT_TRUE(wait_until([&] { return status_of(daemon, id).status == 404; }, 10));
+  EXPECT_TRUE(wait_until([&] { return status_of(daemon, id).status == 404; }, 15));
   EXPECT_FALSE(exists(data_dir() + "/jobs/" + id));
   EXPECT_TRUE(contains(daemon.log(), "job " + id + ": expired and removed"));
 }
@@ -494,6 +494,34 @@ TEST_F(DaemonApiTest, UploadsAreStreamedToDiskNotHeldInMemory) {
   const long growth_kib = daemon.peak_rss_kib() - before;
   EXPECT_LT(growth_kib, 20 * 1024) << "peak RSS grew by " << growth_kib / 1024 << " MiB for a 100 MB upload";
   EXPECT_TRUE(files_below(data_dir() + "/jobs").empty());
+}
+
+TEST(DaemonOptions, EnvironmentSetsOptionsAndTheCommandLineWins) {
+  ScratchDirectory scratch;
+  const std::string upload = read_file_bytes(test_data("mix.wav")) + std::string(600000, '\0');  // 1.6 MB
+  MultipartBody body;
+  body.file("file", "mix.wav", upload);
+  g_setenv("DEMUCS_VOCALSD_MAX_UPLOAD_MB", "1", TRUE);
+  {
+    DaemonProcess daemon(scratch.file("data"));
+    const HttpResponse reply = testing::upload(daemon.url(), body);
+    EXPECT_EQ(reply.status, 413u) << reply.body;
+    EXPECT_TRUE(contains(reply.json_string("error"), "limit is 1 MB"));
+  }
+  {
+    DaemonProcess daemon(scratch.file("data"), {"--max-upload-mb", "3"});
+    EXPECT_EQ(testing::upload(daemon.url(), body).status, 200u);
+  }
+  g_setenv("DEMUCS_VOCALSD_MAX_UPLOAD_MB", "lots", TRUE);
+  gchar *error_output = nullptr;
+  gint status = 0;
+  const gchar *argv[] = {DEMUCS_VOCALSD_PROGRAM, nullptr};
+  ASSERT_TRUE(g_spawn_sync(nullptr, const_cast<gchar **>(argv), nullptr, G_SPAWN_STDOUT_TO_DEV_NULL, nullptr,
+                           nullptr, nullptr, &error_output, &status, nullptr));
+  EXPECT_TRUE(g_spawn_check_wait_status(status, nullptr) == FALSE);
+  EXPECT_TRUE(contains(error_output, "DEMUCS_VOCALSD_MAX_UPLOAD_MB=lots is not a whole number"));
+  g_free(error_output);
+  g_unsetenv("DEMUCS_VOCALSD_MAX_UPLOAD_MB");
 }
 
 TEST(DaemonOffline, StartsAndSaysHowToInstallTheModel) {
