@@ -1,5 +1,7 @@
 #include "job.h"
 
+#include "json_reply.h"
+
 #include <glib.h>
 
 #include <cmath>
@@ -44,36 +46,21 @@ std::string download_file_name(const Job &job) {
 }
 
 JsonNode *job_status_json(const Job &job, std::optional<int> queue_position) {
-  JsonBuilder *builder = json_builder_new();
-  json_builder_begin_object(builder);
-  json_builder_set_member_name(builder, "job_id");
-  json_builder_add_string_value(builder, job.id.c_str());
-  json_builder_set_member_name(builder, "filename");
-  json_builder_add_string_value(builder, job.filename.c_str());
-  json_builder_set_member_name(builder, "status");
-  json_builder_add_string_value(builder, job_status_name(job.status));
-  json_builder_set_member_name(builder, "progress");
+  JsonObject *object = json_object_new();
+  json_object_set_string_member(object, "job_id", job.id.c_str());
+  json_object_set_string_member(object, "filename", job.filename.c_str());
+  json_object_set_string_member(object, "status", job_status_name(job.status));
   // One decimal is all a progress bar can show.
-  json_builder_add_double_value(builder, std::round(job.progress * 10.0) / 10.0);
-  json_builder_set_member_name(builder, "error_message");
+  json_object_set_double_member(object, "progress", std::round(job.progress * 10.0) / 10.0);
   if (job.status == JobStatus::error)
-    json_builder_add_string_value(builder, job.error_message.c_str());
+    json_object_set_string_member(object, "error_message", job.error_message.c_str());
   else
-    json_builder_add_null_value(builder);
-  json_builder_set_member_name(builder, "created_at");
-  json_builder_add_string_value(builder, iso8601_utc(job.created_at).c_str());
-  json_builder_set_member_name(builder, "stem");
-  json_builder_add_string_value(builder, job.stem.c_str());
-  json_builder_set_member_name(builder, "format");
-  json_builder_add_string_value(builder, job.format.c_str());
-  if (queue_position) {
-    json_builder_set_member_name(builder, "queue_position");
-    json_builder_add_int_value(builder, *queue_position);
-  }
-  json_builder_end_object(builder);
-  JsonNode *root = json_builder_get_root(builder);
-  g_object_unref(builder);
-  return root;
+    json_object_set_null_member(object, "error_message");
+  json_object_set_string_member(object, "created_at", iso8601_utc(job.created_at).c_str());
+  json_object_set_string_member(object, "stem", job.stem.c_str());
+  json_object_set_string_member(object, "format", job.format.c_str());
+  if (queue_position) json_object_set_int_member(object, "queue_position", *queue_position);
+  return json_object_node(object);
 }
 
 }  // namespace demucs

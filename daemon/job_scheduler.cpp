@@ -120,7 +120,7 @@ std::optional<int> JobScheduler::queue_position(const std::string &id) const {
   return std::nullopt;
 }
 
-int JobScheduler::pending_count() const { return static_cast<int>(store_.pending().size()); }
+int JobScheduler::pending_count() const { return store_.pending_count(); }
 
 bool JobScheduler::remove(const std::string &id) {
   std::optional<Job> job = find(id);

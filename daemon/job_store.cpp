@@ -156,6 +156,12 @@ std::vector<Job> JobStore::pending() const {
   return select("WHERE status = 'pending' ORDER BY sequence", {}, {});
 }
 
+int JobStore::pending_count() const {
+  Statement statement(db_, "SELECT COUNT(*) FROM jobs WHERE status = 'pending'");
+  if (!statement || sqlite3_step(statement.get()) != SQLITE_ROW) fail("cannot count the pending jobs");
+  return sqlite3_column_int(statement.get(), 0);
+}
+
 std::vector<Job> JobStore::recent(int limit) const {
   return select("ORDER BY sequence DESC LIMIT ?1", {}, {limit});
 }

@@ -38,6 +38,7 @@ class JobStore {
   std::optional<Job> find(const std::string &id) const;
   /// The pending jobs, in upload order.
   std::vector<Job> pending() const;
+  int pending_count() const;
   /// The jobs, newest first, at most `limit`.
   std::vector<Job> recent(int limit) const;
   /// Jobs created before `unix_microseconds`.

@@ -2,6 +2,12 @@
 
 namespace demucs {
 
+JsonNode *json_object_node(JsonObject *object) {
+  JsonNode *node = json_node_init_object(json_node_alloc(), object);
+  json_object_unref(object);
+  return node;
+}
+
 std::string json_text(JsonNode *node) {
   gchar *text = json_to_string(node, FALSE);
   std::string result = text;
@@ -19,13 +25,9 @@ void reply_json(SoupServerMessage *message, guint status, JsonNode *node) {
 }
 
 void reply_error(SoupServerMessage *message, guint status, const std::string &text) {
-  JsonBuilder *builder = json_builder_new();
-  json_builder_begin_object(builder);
-  json_builder_set_member_name(builder, "error");
-  json_builder_add_string_value(builder, text.c_str());
-  json_builder_end_object(builder);
-  reply_json(message, status, json_builder_get_root(builder));
-  g_object_unref(builder);
+  JsonObject *object = json_object_new();
+  json_object_set_string_member(object, "error", text.c_str());
+  reply_json(message, status, json_object_node(object));
 }
 
 }  // namespace demucs

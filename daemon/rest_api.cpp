@@ -216,15 +216,10 @@ void RestApi::finish_upload(SoupServerMessage *message) {
       try {
         scheduler_.submit(job);
         upload->keep();
-        JsonBuilder *builder = json_builder_new();
-        json_builder_begin_object(builder);
-        json_builder_set_member_name(builder, "job_id");
-        json_builder_add_string_value(builder, job.id.c_str());
-        json_builder_set_member_name(builder, "status");
-        json_builder_add_string_value(builder, "pending");
-        json_builder_end_object(builder);
-        reply_json(message, SOUP_STATUS_OK, json_builder_get_root(builder));
-        g_object_unref(builder);
+        JsonObject *reply = json_object_new();
+        json_object_set_string_member(reply, "job_id", job.id.c_str());
+        json_object_set_string_member(reply, "status", "pending");
+        reply_json(message, SOUP_STATUS_OK, json_object_node(reply));
       } catch (const std::exception &error) {
         upload->reject(SOUP_STATUS_INTERNAL_SERVER_ERROR,
                        std::string("The job could not be stored: ") + error.what());
@@ -296,9 +291,7 @@ void RestApi::reply_jobs(SoupServerMessage *message) {
   }
   JsonObject *root = json_object_new();
   json_object_set_array_member(root, "jobs", jobs);
-  JsonNode *node = json_node_init_object(json_node_alloc(), root);
-  json_object_unref(root);
-  reply_json(message, SOUP_STATUS_OK, node);
+  reply_json(message, SOUP_STATUS_OK, json_object_node(root));
 }
 
 void RestApi::reply_download(SoupServerMessage *message, const Job &job) {
@@ -336,51 +329,32 @@ void RestApi::reply_download(SoupServerMessage *message, const Job &job) {
 
 void RestApi::reply_delete(SoupServerMessage *message, const std::string &id) {
   if (!scheduler_.remove(id)) return reply_no_job(message, id);
-  JsonBuilder *builder = json_builder_new();
-  json_builder_begin_object(builder);
-  json_builder_set_member_name(builder, "job_id");
-  json_builder_add_string_value(builder, id.c_str());
-  json_builder_set_member_name(builder, "deleted");
-  json_builder_add_boolean_value(builder, TRUE);
-  json_builder_end_object(builder);
-  reply_json(message, SOUP_STATUS_OK, json_builder_get_root(builder));
-  g_object_unref(builder);
+  JsonObject *reply = json_object_new();
+  json_object_set_string_member(reply, "job_id", id.c_str());
+  json_object_set_boolean_member(reply, "deleted", TRUE);
+  reply_json(message, SOUP_STATUS_OK, json_object_node(reply));
 }
 
 void RestApi::reply_health(SoupServerMessage *message) {
   const ModelProvisioner::State state = model_.state();
-  JsonBuilder *builder = json_builder_new();
-  json_builder_begin_object(builder);
-  json_builder_set_member_name(builder, "status");
-  json_builder_add_string_value(builder, state.phase == ModelProvisioner::Phase::unavailable ? "degraded" : "ok");
-  json_builder_set_member_name(builder, "version");
-  json_builder_add_string_value(builder, settings_.version.c_str());
-  json_builder_set_member_name(builder, "model");
-  json_builder_add_string_value(builder, model_.model().c_str());
-  json_builder_set_member_name(builder, "device");
-  json_builder_add_string_value(builder, model_.device().c_str());
-  json_builder_set_member_name(builder, "model_loaded");
-  json_builder_add_boolean_value(builder, state.phase == ModelProvisioner::Phase::ready);
-  json_builder_set_member_name(builder, "model_state");
-  json_builder_add_string_value(builder, ModelProvisioner::phase_name(state.phase));
-  if (state.phase == ModelProvisioner::Phase::downloading) {
-    json_builder_set_member_name(builder, "model_download_percent");
-    json_builder_add_double_value(builder, std::round(state.download_percent * 10.0) / 10.0);
-  }
-  json_builder_set_member_name(builder, "model_error");
+  const bool unavailable = state.phase == ModelProvisioner::Phase::unavailable;
+  JsonObject *health = json_object_new();
+  json_object_set_string_member(health, "status", unavailable ? "degraded" : "ok");
+  json_object_set_string_member(health, "version", settings_.version.c_str());
+  json_object_set_string_member(health, "model", model_.model().c_str());
+  json_object_set_string_member(health, "device", model_.device().c_str());
+  json_object_set_boolean_member(health, "model_loaded", state.phase == ModelProvisioner::Phase::ready);
+  json_object_set_string_member(health, "model_state", ModelProvisioner::phase_name(state.phase));
+  if (state.phase == ModelProvisioner::Phase::downloading)
+    json_object_set_double_member(health, "model_download_percent", std::round(state.download_percent * 10.0) / 10.0);
   if (state.error_message.empty())
-    json_builder_add_null_value(builder);
+    json_object_set_null_member(health, "model_error");
   else
-    json_builder_add_string_value(builder, state.error_message.c_str());
-  json_builder_set_member_name(builder, "jobs_processing");
-  json_builder_add_int_value(builder, scheduler_.running_count());
-  json_builder_set_member_name(builder, "jobs_pending");
-  json_builder_add_int_value(builder, scheduler_.pending_count());
-  json_builder_set_member_name(builder, "max_jobs");
-  json_builder_add_int_value(builder, scheduler_.settings().max_jobs);
-  json_builder_end_object(builder);
-  reply_json(message, SOUP_STATUS_OK, json_builder_get_root(builder));
-  g_object_unref(builder);
+    json_object_set_string_member(health, "model_error", state.error_message.c_str());
+  json_object_set_int_member(health, "jobs_processing", scheduler_.running_count());
+  json_object_set_int_member(health, "jobs_pending", scheduler_.pending_count());
+  json_object_set_int_member(health, "max_jobs", scheduler_.settings().max_jobs);
+  reply_json(message, SOUP_STATUS_OK, json_object_node(health));
 }
 
 }  // namespace demucs

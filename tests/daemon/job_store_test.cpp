@@ -64,6 +64,7 @@ TEST(JobStore, PendingInUploadOrderAndRecentNewestFirst) {
   std::vector<std::string> pending;
   for (const Job &job : store.pending()) pending.push_back(job.id);
   EXPECT_EQ(pending, (std::vector<std::string>{"1", "3", "4"}));
+  EXPECT_EQ(store.pending_count(), 3);
   std::vector<std::string> recent;
   for (const Job &job : store.recent(3)) recent.push_back(job.id);
   EXPECT_EQ(recent, (std::vector<std::string>{"4", "3", "2"}));
