@@ -5,38 +5,260 @@
 #include <glib.h>
 
 #include <cstdio>
-#include <cstdlib>
+#include <memory>
 #include <string>
+#include <variant>
 
 namespace demucs {
 
 namespace {
 
-// Fills `value` from the environment variable `name` when set; false (and a
-// message) if it is not a whole number in [min, max].
-bool number_from_environment(const char *name, std::int64_t min, std::int64_t max, std::int64_t &value) {
-  const char *text = g_getenv(name);
-  if (text == nullptr || *text == '\0') return true;
-  gint64 parsed = 0;
-  if (!g_ascii_string_to_signed(text, 10, min, max, &parsed, nullptr)) {
-    std::fprintf(stderr, "demucs-vocalsd: %s=%s is not a whole number from %lld to %lld\n", name, text,
-                 static_cast<long long>(min), static_cast<long long>(max));
-    return false;
+using Target = std::variant<std::string DaemonOptions::*, int DaemonOptions::*, std::int64_t DaemonOptions::*,
+                            bool DaemonOptions::*, std::vector<std::string> DaemonOptions::*>;
+
+// One option: its name on the command line (the environment variable is
+// DEMUCS_VOCALSD_ and the name in capitals, '-' as '_'), the member it sets,
+// and for numbers the range allowed.
+struct OptionSpec {
+  const char *name;
+  Target target;
+  const char *value_name;  // nullptr for a flag
+  const char *help;
+  std::int64_t min = 0;
+  std::int64_t max = 0;
+};
+
+constexpr std::int64_t kMaxSeconds = G_MAXINT32;
+
+const OptionSpec kOptions[] = {
+    {"host", &DaemonOptions::host, "ADDRESS",
+     "Address to listen on (default 127.0.0.1). Any other than a loopback address needs --api-token"},
+    {"port", &DaemonOptions::port, "PORT", "Port (default 8000; 0 picks a free one)", 0, 65535},
+    {"data-dir", &DaemonOptions::data_dir, "DIR",
+     "Folder for uploads, results and the job database (default ~/.local/share/demucs-vocals)"},
+    {"model", &DaemonOptions::model, "MODEL", "Model: htdemucs (default), htdemucs_ft, htdemucs_6s, or a .th file"},
+    {"device", &DaemonOptions::device, "DEVICE", "auto (default), cpu, cuda or cuda:N"},
+    {"max-upload-mb", &DaemonOptions::max_upload_mb, "MB", "Largest upload in MB (default 100)", 1, 1 << 20},
+    {"max-jobs", &DaemonOptions::max_jobs, "N", "Separations run at once (default 1)", 1, 64},
+    {"max-queue", &DaemonOptions::max_queue, "N", "Jobs that may wait; more uploads get 503 (default 100)", 1,
+     1000000},
+    {"job-ttl", &DaemonOptions::job_ttl, "SECONDS",
+     "Seconds after which finished jobs and their files are removed (default 3600)", 1, kMaxSeconds},
+    {"cleanup-interval", &DaemonOptions::cleanup_interval, "SECONDS",
+     "Seconds between removals of expired jobs (default 300)", 1, kMaxSeconds},
+    {"web-dir", &DaemonOptions::web_dir, "DIR", "Folder of the browser UI's files"},
+    {"api-token", &DaemonOptions::api_token, "TOKEN",
+     "Require \"Authorization: Bearer TOKEN\" on every API request (at least 16 characters; prefer "
+     "--api-token-file or the environment, which other users cannot see)"},
+    {"api-token-file", &DaemonOptions::api_token_file, "FILE", "Read the API token from the first line of FILE"},
+    {"allow-unauthenticated", &DaemonOptions::allow_unauthenticated, nullptr,
+     "Serve a non-loopback --host without a token (anyone who reaches the port can use the service)"},
+    {"allowed-host", &DaemonOptions::allowed_hosts, "NAME",
+     "A host name clients use to reach this server, e.g. behind a reverse proxy (repeatable); requests for "
+     "other names get 421"},
+    {"cors-origin", &DaemonOptions::cors_origins, "ORIGIN",
+     "An origin (https://example.com) whose pages may call the API (repeatable)"},
+    {"idle-timeout", &DaemonOptions::idle_timeout, "SECONDS",
+     "Close a connection that sends or takes no byte for this long (default 30)", 1, 3600},
+    {"max-connections", &DaemonOptions::max_connections, "N", "Open connections at most (default 256)", 1,
+     1000000},
+    {"max-uploads", &DaemonOptions::max_uploads, "N",
+     "Uploads received at once; more get 503 with Retry-After (default 8)", 1, 10000},
+    {"max-event-streams", &DaemonOptions::max_event_streams, "N",
+     "Open /events streams at most; more get 503 (default 64)", 1, 100000},
+    {"tls-cert", &DaemonOptions::tls_cert, "FILE", "PEM certificate (chain): serve HTTPS (with --tls-key)"},
+    {"tls-key", &DaemonOptions::tls_key, "FILE", "PEM private key of --tls-cert"},
+};
+
+std::string environment_name(const OptionSpec &option) {
+  std::string name = std::string("DEMUCS_VOCALSD_") + option.name;
+  for (char &c : name) c = c == '-' ? '_' : g_ascii_toupper(c);
+  return name;
+}
+
+std::vector<std::string> split_list(const std::string &text) {
+  std::vector<std::string> items;
+  gchar **parts = g_strsplit(text.c_str(), ",", -1);
+  for (gchar **part = parts; *part; ++part) {
+    gchar *item = g_strstrip(*part);
+    if (*item) items.emplace_back(item);
   }
-  value = parsed;
+  g_strfreev(parts);
+  return items;
+}
+
+// Sets `option` in `options` from `text`; false with `why` ("is not ...") if
+// the text is not a valid value.
+bool assign(const OptionSpec &option, const std::string &text, DaemonOptions &options, std::string &why) {
+  struct Assign {
+    const OptionSpec &option;
+    const std::string &text;
+    DaemonOptions &options;
+    std::string &why;
+    bool operator()(std::string DaemonOptions::*member) const {
+      options.*member = text;
+      return true;
+    }
+    bool number(std::int64_t &into) const {
+      gint64 parsed = 0;
+      if (!g_ascii_string_to_signed(text.c_str(), 10, option.min, option.max, &parsed, nullptr)) {
+        why = "is not a whole number from " + std::to_string(option.min) + " to " + std::to_string(option.max);
+        return false;
+      }
+      into = parsed;
+      return true;
+    }
+    bool operator()(int DaemonOptions::*member) const {
+      std::int64_t value = 0;
+      if (!number(value)) return false;
+      options.*member = static_cast<int>(value);
+      return true;
+    }
+    bool operator()(std::int64_t DaemonOptions::*member) const { return number(options.*member); }
+    bool operator()(bool DaemonOptions::*member) const {
+      if (text == "1" || text == "true" || text == "yes") {
+        options.*member = true;
+      } else if (text == "0" || text == "false" || text == "no") {
+        options.*member = false;
+      } else {
+        why = "is not one of 1, true, yes, 0, false, no";
+        return false;
+      }
+      return true;
+    }
+    bool operator()(std::vector<std::string> DaemonOptions::*member) const {
+      options.*member = split_list(text);
+      return true;
+    }
+  };
+  return std::visit(Assign{option, text, options, why}, option.target);
+}
+
+bool is_flag(const OptionSpec &option) { return std::holds_alternative<bool DaemonOptions::*>(option.target); }
+bool is_list(const OptionSpec &option) {
+  return std::holds_alternative<std::vector<std::string> DaemonOptions::*>(option.target);
+}
+
+bool from_environment(DaemonOptions &options) {
+  for (const OptionSpec &option : kOptions) {
+    const std::string name = environment_name(option);
+    const char *text = g_getenv(name.c_str());
+    if (text == nullptr || *text == '\0') continue;
+    std::string why;
+    if (!assign(option, text, options, why)) {
+      std::fprintf(stderr, "demucs-vocalsd: %s=%s %s\n", name.c_str(), text, why.c_str());
+      return false;
+    }
+  }
   return true;
 }
 
-void string_from_environment(const char *name, std::string &value) {
-  const char *text = g_getenv(name);
-  if (text != nullptr && *text != '\0') value = text;
+// What GOption writes for one option.
+struct Slot {
+  gchar *text = nullptr;
+  gchar **list = nullptr;
+  gboolean flag = FALSE;
+  ~Slot() {
+    g_free(text);
+    g_strfreev(list);
+  }
+};
+
+// The command line over what the environment set. False (with a message) on
+// an error; `help_shown` when --help was asked for.
+bool from_command_line(int &argc, char **&argv, DaemonOptions &options) {
+  constexpr std::size_t count = G_N_ELEMENTS(kOptions);
+  std::unique_ptr<Slot[]> slots(new Slot[count]);
+  std::vector<GOptionEntry> entries;
+  for (std::size_t i = 0; i < count; ++i) {
+    const OptionSpec &option = kOptions[i];
+    GOptionEntry entry{option.name, 0, 0, G_OPTION_ARG_STRING, &slots[i].text, option.help, option.value_name};
+    if (is_flag(option)) {
+      entry.arg = G_OPTION_ARG_NONE;
+      entry.arg_data = &slots[i].flag;
+    } else if (is_list(option)) {
+      entry.arg = G_OPTION_ARG_STRING_ARRAY;
+      entry.arg_data = &slots[i].list;
+    }
+    entries.push_back(entry);
+  }
+  entries.push_back(GOptionEntry{nullptr, 0, 0, G_OPTION_ARG_NONE, nullptr, nullptr, nullptr});
+
+  GOptionContext *context = g_option_context_new("- the demucs-vocals REST service and browser UI");
+  g_option_context_add_main_entries(context, entries.data(), nullptr);
+  g_option_context_set_description(
+      context,
+      "Each option can also be set by an environment variable: DEMUCS_VOCALSD_ and the\n"
+      "option's name in capitals with '_' for '-' (DEMUCS_VOCALSD_MAX_JOBS=2,\n"
+      "DEMUCS_VOCALSD_API_TOKEN=...); a comma-separated list for the repeatable ones. The\n"
+      "command line wins. DEMUCS_VOCALS_CACHE chooses the model cache.\n");
+  GError *error = nullptr;
+  const bool parsed = g_option_context_parse(context, &argc, &argv, &error);
+  g_option_context_free(context);
+  if (!parsed) {
+    std::fprintf(stderr, "demucs-vocalsd: %s (see --help)\n", error->message);
+    g_error_free(error);
+    return false;
+  }
+  if (argc > 1) {
+    std::fprintf(stderr, "demucs-vocalsd: unexpected argument \"%s\" (see --help)\n", argv[1]);
+    return false;
+  }
+  for (std::size_t i = 0; i < count; ++i) {
+    const OptionSpec &option = kOptions[i];
+    std::string why;
+    if (is_flag(option)) {
+      if (slots[i].flag) options.*std::get<bool DaemonOptions::*>(option.target) = true;
+    } else if (is_list(option)) {
+      if (slots[i].list == nullptr) continue;
+      auto &list = options.*std::get<std::vector<std::string> DaemonOptions::*>(option.target);
+      list.clear();
+      for (gchar **item = slots[i].list; *item; ++item) list.emplace_back(*item);
+    } else if (slots[i].text != nullptr && !assign(option, slots[i].text, options, why)) {
+      std::fprintf(stderr, "demucs-vocalsd: --%s %s %s\n", option.name, slots[i].text, why.c_str());
+      return false;
+    }
+  }
+  return true;
 }
 
-bool in_range(const char *option, std::int64_t value, std::int64_t min, std::int64_t max) {
-  if (value >= min && value <= max) return true;
-  std::fprintf(stderr, "demucs-vocalsd: --%s must be from %lld to %lld (got %lld)\n", option,
-               static_cast<long long>(min), static_cast<long long>(max), static_cast<long long>(value));
-  return false;
+// The first line of the token file, without surrounding white space.
+bool read_token_file(DaemonOptions &options) {
+  gchar *contents = nullptr;
+  GError *error = nullptr;
+  if (!g_file_get_contents(options.api_token_file.c_str(), &contents, nullptr, &error)) {
+    std::fprintf(stderr, "demucs-vocalsd: cannot read the API token file: %s\n", error->message);
+    g_error_free(error);
+    return false;
+  }
+  std::string text = contents;
+  g_free(contents);
+  text = text.substr(0, text.find_first_of("\r\n"));
+  const std::size_t first = text.find_first_not_of(" \t");
+  const std::size_t last = text.find_last_not_of(" \t");
+  options.api_token = first == std::string::npos ? "" : text.substr(first, last - first + 1);
+  if (options.api_token.empty()) {
+    std::fprintf(stderr, "demucs-vocalsd: the API token file %s is empty\n", options.api_token_file.c_str());
+    return false;
+  }
+  return true;
+}
+
+bool valid_token(const std::string &token) {
+  constexpr std::size_t kMinTokenLength = 16;
+  if (token.size() < kMinTokenLength) {
+    std::fprintf(stderr,
+                 "demucs-vocalsd: the API token is too short (%zu characters): use at least %zu, for example "
+                 "from `openssl rand -hex 32`\n",
+                 token.size(), kMinTokenLength);
+    return false;
+  }
+  for (char c : token)
+    if (c <= ' ' || c > '~') {
+      std::fprintf(stderr, "demucs-vocalsd: the API token may hold only printable ASCII characters, no spaces\n");
+      return false;
+    }
+  return true;
 }
 
 }  // namespace
@@ -46,85 +268,13 @@ std::optional<DaemonOptions> parse_daemon_options(int &argc, char **&argv, int &
   options.data_dir = std::string(g_get_user_data_dir()) + "/demucs-vocals";
   options.web_dir = default_web_folder();
   exit_status = 2;
-
-  // Environment first, then the command line over it.
-  std::int64_t port = options.port, max_upload_mb = options.max_upload_mb, max_jobs = options.max_jobs,
-               max_queue = options.max_queue, job_ttl = options.job_ttl,
-               cleanup_interval = options.cleanup_interval;
-  string_from_environment("DEMUCS_VOCALSD_HOST", options.host);
-  string_from_environment("DEMUCS_VOCALSD_DATA_DIR", options.data_dir);
-  string_from_environment("DEMUCS_VOCALSD_MODEL", options.model);
-  string_from_environment("DEMUCS_VOCALSD_DEVICE", options.device);
-  string_from_environment("DEMUCS_VOCALSD_WEB_DIR", options.web_dir);
-  if (!number_from_environment("DEMUCS_VOCALSD_PORT", 0, 65535, port) ||
-      !number_from_environment("DEMUCS_VOCALSD_MAX_UPLOAD_MB", 1, 1 << 20, max_upload_mb) ||
-      !number_from_environment("DEMUCS_VOCALSD_MAX_JOBS", 1, 64, max_jobs) ||
-      !number_from_environment("DEMUCS_VOCALSD_MAX_QUEUE", 1, 1000000, max_queue) ||
-      !number_from_environment("DEMUCS_VOCALSD_JOB_TTL", 1, G_MAXINT32, job_ttl) ||
-      !number_from_environment("DEMUCS_VOCALSD_CLEANUP_INTERVAL", 1, G_MAXINT32, cleanup_interval))
-    return std::nullopt;
-
-  gchar *host = nullptr, *data_dir = nullptr, *model = nullptr, *device = nullptr, *web_dir = nullptr;
-  gint port_arg = static_cast<gint>(port), max_upload_arg = static_cast<gint>(max_upload_mb),
-       max_jobs_arg = static_cast<gint>(max_jobs), max_queue_arg = static_cast<gint>(max_queue);
-  gint64 ttl_arg = job_ttl, cleanup_arg = cleanup_interval;
-  const GOptionEntry entries[] = {
-      {"host", 0, 0, G_OPTION_ARG_STRING, &host, "Address to listen on (default 127.0.0.1)", "ADDRESS"},
-      {"port", 0, 0, G_OPTION_ARG_INT, &port_arg, "Port (default 8000; 0 picks a free one)", "PORT"},
-      {"data-dir", 0, 0, G_OPTION_ARG_FILENAME, &data_dir,
-       "Folder for uploads, results and the job database (default ~/.local/share/demucs-vocals)", "DIR"},
-      {"model", 0, 0, G_OPTION_ARG_STRING, &model,
-       "Model: htdemucs (default), htdemucs_ft, htdemucs_6s, or a .th file", "MODEL"},
-      {"device", 0, 0, G_OPTION_ARG_STRING, &device, "auto (default), cpu, cuda or cuda:N", "DEVICE"},
-      {"max-upload-mb", 0, 0, G_OPTION_ARG_INT, &max_upload_arg, "Largest upload in MB (default 100)", "MB"},
-      {"max-jobs", 0, 0, G_OPTION_ARG_INT, &max_jobs_arg, "Separations run at once (default 1)", "N"},
-      {"max-queue", 0, 0, G_OPTION_ARG_INT, &max_queue_arg,
-       "Jobs that may wait; more uploads get 503 (default 100)", "N"},
-      {"job-ttl", 0, 0, G_OPTION_ARG_INT64, &ttl_arg,
-       "Seconds after which finished jobs and their files are removed (default 3600)", "SECONDS"},
-      {"cleanup-interval", 0, 0, G_OPTION_ARG_INT64, &cleanup_arg,
-       "Seconds between removals of expired jobs (default 300)", "SECONDS"},
-      {"web-dir", 0, 0, G_OPTION_ARG_FILENAME, &web_dir, "Folder of the browser UI's files", "DIR"},
-      {nullptr, 0, 0, G_OPTION_ARG_NONE, nullptr, nullptr, nullptr},
-  };
-  GOptionContext *context = g_option_context_new("- the demucs-vocals REST service and browser UI");
-  g_option_context_add_main_entries(context, entries, nullptr);
-  g_option_context_set_description(
-      context,
-      "Each option can also be set by an environment variable: DEMUCS_VOCALSD_HOST, _PORT,\n"
-      "_DATA_DIR, _MODEL, _DEVICE, _MAX_UPLOAD_MB, _MAX_JOBS, _MAX_QUEUE, _JOB_TTL,\n"
-      "_CLEANUP_INTERVAL, _WEB_DIR. DEMUCS_VOCALS_CACHE chooses the model cache.\n");
-  GError *error = nullptr;
-  const bool parsed = g_option_context_parse(context, &argc, &argv, &error);
-  g_option_context_free(context);
-  auto take = [](gchar *value, std::string &into) {
-    if (value) into = value;
-    g_free(value);
-  };
-  take(host, options.host);
-  take(data_dir, options.data_dir);
-  take(model, options.model);
-  take(device, options.device);
-  take(web_dir, options.web_dir);
-  if (!parsed) {
-    std::fprintf(stderr, "demucs-vocalsd: %s (see --help)\n", error->message);
-    g_error_free(error);
+  if (!from_environment(options) || !from_command_line(argc, argv, options)) return std::nullopt;
+  if (!options.api_token_file.empty() && !read_token_file(options)) return std::nullopt;
+  if (!options.api_token.empty() && !valid_token(options.api_token)) return std::nullopt;
+  if (options.tls_cert.empty() != options.tls_key.empty()) {
+    std::fprintf(stderr, "demucs-vocalsd: HTTPS needs both --tls-cert and --tls-key\n");
     return std::nullopt;
   }
-  if (argc > 1) {
-    std::fprintf(stderr, "demucs-vocalsd: unexpected argument \"%s\" (see --help)\n", argv[1]);
-    return std::nullopt;
-  }
-  if (!in_range("port", port_arg, 0, 65535) || !in_range("max-upload-mb", max_upload_arg, 1, 1 << 20) ||
-      !in_range("max-jobs", max_jobs_arg, 1, 64) || !in_range("max-queue", max_queue_arg, 1, 1000000) ||
-      !in_range("job-ttl", ttl_arg, 1, G_MAXINT32) || !in_range("cleanup-interval", cleanup_arg, 1, G_MAXINT32))
-    return std::nullopt;
-  options.port = port_arg;
-  options.max_upload_mb = max_upload_arg;
-  options.max_jobs = max_jobs_arg;
-  options.max_queue = max_queue_arg;
-  options.job_ttl = ttl_arg;
-  options.cleanup_interval = cleanup_arg;
   exit_status = 0;
   return options;
 }

@@ -1,11 +1,13 @@
 // The daemon's settings: command-line options, each also settable by an
-// environment variable (DEMUCS_VOCALSD_<OPTION>, e.g. DEMUCS_VOCALSD_PORT);
-// the command line wins.
+// environment variable (DEMUCS_VOCALSD_<OPTION>, e.g. DEMUCS_VOCALSD_PORT;
+// repeatable options take a comma-separated list there); the command line
+// wins. Every option is declared once, in the table in daemon_options.cpp.
 #pragma once
 
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace demucs {
 
@@ -21,11 +23,25 @@ struct DaemonOptions {
   std::int64_t job_ttl = 3600;          ///< seconds
   std::int64_t cleanup_interval = 300;  ///< seconds
   std::string web_dir;        ///< the UI's files
+
+  // Access and limits (see access_policy.h and http_listener.h).
+  std::string api_token;      ///< empty: no token (loopback only, unless allow_unauthenticated)
+  std::string api_token_file;
+  bool allow_unauthenticated = false;
+  std::vector<std::string> allowed_hosts;  ///< Host names served besides the address and localhost
+  std::vector<std::string> cors_origins;   ///< origins allowed to call the API from a browser
+  int idle_timeout = 30;      ///< seconds without a byte before a connection is closed
+  int max_connections = 256;
+  int max_uploads = 8;        ///< uploads in flight at once
+  int max_event_streams = 64;
+  std::string tls_cert;       ///< PEM files: HTTPS when both are set
+  std::string tls_key;
 };
 
 /// Parses argv (consumed by GOption) and the environment. On --help, prints
 /// and returns nullopt with `exit_status` 0; on a bad value, prints why to
-/// stderr and returns nullopt with `exit_status` 2.
+/// stderr and returns nullopt with `exit_status` 2. The token file, when
+/// given, is read here (its first line is the token).
 std::optional<DaemonOptions> parse_daemon_options(int &argc, char **&argv, int &exit_status);
 
 }  // namespace demucs

@@ -10,8 +10,8 @@ constexpr guint kKeepAliveSeconds = 15;
 
 class EventStream {
  public:
-  EventStream(SoupServerMessage *message, JobScheduler &scheduler, const Job &job)
-      : message_(message), scheduler_(scheduler) {
+  EventStream(SoupServerMessage *message, JobScheduler &scheduler, const Job &job, SlotCounter::Slot slot)
+      : message_(message), scheduler_(scheduler), slot_(std::move(slot)) {
     SoupMessageHeaders *headers = soup_server_message_get_response_headers(message);
     soup_message_headers_set_content_type(headers, "text/event-stream", nullptr);
     soup_message_headers_set_encoding(headers, SOUP_ENCODING_CHUNKED);
@@ -71,6 +71,7 @@ class EventStream {
 
   SoupServerMessage *message_;
   JobScheduler &scheduler_;
+  SlotCounter::Slot slot_;
   int token_ = 0;
   guint keep_alive_ = 0;
   bool ended_ = false;
@@ -78,8 +79,8 @@ class EventStream {
 
 }  // namespace
 
-void start_event_stream(SoupServerMessage *message, JobScheduler &scheduler, const Job &job) {
-  new EventStream(message, scheduler, job);
+void start_event_stream(SoupServerMessage *message, JobScheduler &scheduler, const Job &job, SlotCounter::Slot slot) {
+  new EventStream(message, scheduler, job, std::move(slot));
 }
 
 }  // namespace demucs

@@ -6,13 +6,15 @@
 #pragma once
 
 #include "job_scheduler.h"
+#include "slot_counter.h"
 
 #include <libsoup/soup.h>
 
 namespace demucs {
 
 /// Answers `message` with the event stream of job `job` (which exists). The
-/// stream object lives until the response ends or the client goes away.
-void start_event_stream(SoupServerMessage *message, JobScheduler &scheduler, const Job &job);
+/// stream object, and `slot` with it, lives until the response ends or the
+/// client goes away.
+void start_event_stream(SoupServerMessage *message, JobScheduler &scheduler, const Job &job, SlotCounter::Slot slot);
 
 }  // namespace demucs

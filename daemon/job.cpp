@@ -1,6 +1,7 @@
 #include "job.h"
 
 #include "json_reply.h"
+#include "path_redaction.h"
 
 #include <glib.h>
 
@@ -53,7 +54,7 @@ JsonNode *job_status_json(const Job &job, std::optional<int> queue_position) {
   // One decimal is all a progress bar can show.
   json_object_set_double_member(object, "progress", std::round(job.progress * 10.0) / 10.0);
   if (job.status == JobStatus::error)
-    json_object_set_string_member(object, "error_message", job.error_message.c_str());
+    json_object_set_string_member(object, "error_message", redact_server_paths(job.error_message).c_str());
   else
     json_object_set_null_member(object, "error_message");
   json_object_set_string_member(object, "created_at", iso8601_utc(job.created_at).c_str());

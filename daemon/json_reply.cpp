@@ -15,11 +15,15 @@ std::string json_text(JsonNode *node) {
   return result;
 }
 
+const char *status_phrase(guint status) {
+  return status == SOUP_STATUS_MISDIRECTED_REQUEST ? "Misdirected Request" : soup_status_get_phrase(status);
+}
+
 void reply_json(SoupServerMessage *message, guint status, JsonNode *node) {
   std::string text = json_text(node);
   json_node_unref(node);
   text += "\n";
-  soup_server_message_set_status(message, status, nullptr);
+  soup_server_message_set_status(message, status, status_phrase(status));
   soup_message_headers_replace(soup_server_message_get_response_headers(message), "Cache-Control", "no-store");
   soup_server_message_set_response(message, "application/json", SOUP_MEMORY_COPY, text.data(), text.size());
 }

@@ -13,6 +13,8 @@ namespace demucs {
 void reply_json(SoupServerMessage *message, guint status, JsonNode *node);
 /// Sets `status` and {"error": text}.
 void reply_error(SoupServerMessage *message, guint status, const std::string &text);
+/// The reason phrase for `status` (libsoup 3.2 has none for 421).
+const char *status_phrase(guint status);
 /// A node holding `object` (consumed).
 JsonNode *json_object_node(JsonObject *object);
 /// `node` as compact JSON text (node is not consumed).

@@ -1,7 +1,10 @@
 // demucs-vocalsd: the REST service. Uploads become jobs, each job a
 // separation pipeline (pipeline/), the browser UI in web/ is served at /.
+#include "access_policy.h"
 #include "daemon_log.h"
 #include "daemon_options.h"
+#include "descriptor_limit.h"
+#include "http_listener.h"
 #include "job_scheduler.h"
 #include "job_store.h"
 #include "model_provisioner.h"
@@ -14,6 +17,7 @@
 #include <glib/gstdio.h>
 #include <libsoup/soup.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <clocale>
 #include <cstdio>
@@ -35,15 +39,25 @@ GSocketAddress *listen_address(const DaemonOptions &options) {
 }
 
 // The URL clients use: the listening address and the port actually bound.
-std::string served_url(SoupServer *server, const DaemonOptions &options) {
-  int port = options.port;
-  GSList *uris = soup_server_get_uris(server);
-  if (uris) port = g_uri_get_port(static_cast<GUri *>(uris->data));
-  g_slist_free_full(uris, reinterpret_cast<GDestroyNotify>(g_uri_unref));
+std::string served_url(const HttpListener &listener, const DaemonOptions &options) {
   std::string host = options.host;
   if (host == "0.0.0.0" || host == "::") host = "127.0.0.1";
   if (host.find(':') != std::string::npos) host = "[" + host + "]";
-  return "http://" + host + ":" + std::to_string(port) + "/";
+  return std::string(listener.is_https() ? "https" : "http") + "://" + host + ":" + std::to_string(listener.port()) +
+         "/";
+}
+
+// The certificate for HTTPS, or nullptr (with a message) when it cannot be read.
+GTlsCertificate *load_certificate(const DaemonOptions &options) {
+  GError *error = nullptr;
+  GTlsCertificate *certificate =
+      g_tls_certificate_new_from_files(options.tls_cert.c_str(), options.tls_key.c_str(), &error);
+  if (certificate == nullptr) {
+    std::fprintf(stderr, "demucs-vocalsd: cannot use the TLS certificate %s with the key %s: %s\n",
+                 options.tls_cert.c_str(), options.tls_key.c_str(), error->message);
+    g_error_free(error);
+  }
+  return certificate;
 }
 
 gboolean on_stop_signal(gpointer loop) {
@@ -63,6 +77,23 @@ int run(int argc, char **argv) {
     std::fprintf(stderr, "demucs-vocalsd: --host %s is not an IP address (or localhost)\n", options.host.c_str());
     return 2;
   }
+  std::string why;
+  if (!AccessPolicy::may_listen(options.host, !options.api_token.empty(), options.allow_unauthenticated, why)) {
+    std::fprintf(stderr, "demucs-vocalsd: %s\n", why.c_str());
+    g_object_unref(address);
+    return 2;
+  }
+  GTlsCertificate *certificate = nullptr;
+  if (!options.tls_cert.empty() && (certificate = load_certificate(options)) == nullptr) {
+    g_object_unref(address);
+    return 2;
+  }
+  const long descriptors = raise_descriptor_limit();
+  const int max_connections =
+      std::min(options.max_connections, connections_under_limit(descriptors, options.max_uploads, options.max_jobs));
+  if (max_connections < options.max_connections)
+    daemon_log("warning: --max-connections %d does not fit in %ld file descriptors: at most %d connections",
+               options.max_connections, descriptors, max_connections);
   if (g_mkdir_with_parents(options.data_dir.c_str(), 0700) != 0) {
     std::fprintf(stderr, "demucs-vocalsd: cannot create the data folder %s: %s\n", options.data_dir.c_str(),
                  std::strerror(errno));
@@ -99,13 +130,21 @@ int run(int argc, char **argv) {
                options.web_dir.c_str());
 
   SoupServer *server = soup_server_new("server-header", "demucs-vocalsd/" DEMUCS_VOCALS_VERSION " ", nullptr);
-  auto api = std::make_unique<RestApi>(
-      server, *scheduler, *model, web,
-      RestApiSettings{static_cast<std::int64_t>(options.max_upload_mb) * 1024 * 1024, options.max_queue,
-                      DEMUCS_VOCALS_VERSION});
+  const AccessPolicy access(AccessSettings{options.api_token, options.allowed_hosts, options.cors_origins,
+                                           AccessPolicy::is_loopback_host(options.host)});
+  RestApiSettings api_settings;
+  api_settings.max_upload_bytes = static_cast<std::int64_t>(options.max_upload_mb) * 1024 * 1024;
+  api_settings.max_queue = options.max_queue;
+  api_settings.max_uploads = options.max_uploads;
+  api_settings.max_event_streams = std::min(options.max_event_streams, max_connections);
+  api_settings.version = DEMUCS_VOCALS_VERSION;
+  auto api = std::make_unique<RestApi>(server, *scheduler, *model, web, access, api_settings);
 
+  auto listener = std::make_unique<HttpListener>(
+      server, ListenerSettings{options.idle_timeout, max_connections, certificate});
+  g_clear_object(&certificate);
   GError *error = nullptr;
-  if (!soup_server_listen(server, address, static_cast<SoupServerListenOptions>(0), &error)) {
+  if (!listener->listen(address, &error)) {
     std::fprintf(stderr, "demucs-vocalsd: cannot listen on %s port %d: %s\n", options.host.c_str(), options.port,
                  error->message);
     g_error_free(error);
@@ -117,7 +156,11 @@ int run(int argc, char **argv) {
   daemon_log("demucs-vocalsd %s: model %s on %s, data in %s, up to %d job(s) at once, uploads up to %d MB",
              DEMUCS_VOCALS_VERSION, options.model.c_str(), options.device.c_str(), options.data_dir.c_str(),
              options.max_jobs, options.max_upload_mb);
-  std::printf("Listening on %s\n", served_url(server, options).c_str());
+  daemon_log("access: %s; %s; at most %d connections (idle timeout %d s), %d uploads, %d event streams",
+             access.token_required() ? "API token required" : "no API token",
+             listener->is_https() ? "HTTPS" : "plain HTTP", max_connections, options.idle_timeout,
+             options.max_uploads, api_settings.max_event_streams);
+  std::printf("Listening on %s\n", served_url(*listener, options).c_str());
   std::fflush(stdout);
 
   model->start();
@@ -144,6 +187,7 @@ int run(int argc, char **argv) {
   g_source_remove(terminate_source);
   // No new requests, then no pipelines (their jobs stay "processing" in the
   // database and run again at the next start), then the model.
+  listener.reset();
   api.reset();
   soup_server_disconnect(server);
   g_object_unref(server);

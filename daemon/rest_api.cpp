@@ -1,8 +1,12 @@
 #include "rest_api.h"
 
-#include "daemon_log.h"
+#include "access_log.h"
 #include "event_stream.h"
+#include "job_id.h"
 #include "json_reply.h"
+#include "path_redaction.h"
+#include "reply_and_close.h"
+#include "security_headers.h"
 #include "upload_name.h"
 #include "upload_receiver.h"
 
@@ -17,18 +21,9 @@ namespace demucs {
 namespace {
 
 constexpr const char *kReceiverKey = "demucs-upload-receiver";
-constexpr const char *kStartKey = "demucs-request-start";
 // Room for the multipart framing and the small fields around the file.
 constexpr std::int64_t kMultipartOverheadBytes = 64 * 1024;
 constexpr int kRecentJobs = 100;
-
-// For the log's duration: when the request's headers were read.
-void mark_request_start(SoupServerMessage *message) {
-  if (g_object_get_data(G_OBJECT(message), kStartKey) != nullptr) return;
-  auto *start = g_new(gint64, 1);
-  *start = g_get_monotonic_time();
-  g_object_set_data_full(G_OBJECT(message), kStartKey, start, g_free);
-}
 
 UploadReceiver *receiver_of(SoupServerMessage *message) {
   return static_cast<UploadReceiver *>(g_object_get_data(G_OBJECT(message), kReceiverKey));
@@ -68,11 +63,18 @@ const char *audio_content_type(const std::string &format) {
 }  // namespace
 
 RestApi::RestApi(SoupServer *server, JobScheduler &scheduler, const ModelProvisioner &model,
-                 const StaticFiles &web, RestApiSettings settings)
-    : server_(server), scheduler_(scheduler), model_(model), web_(web), settings_(std::move(settings)) {
-  // libsoup pairs early and normal handlers by path: /upload needs both.
+                 const StaticFiles &web, const AccessPolicy &access, RestApiSettings settings)
+    : server_(server),
+      scheduler_(scheduler),
+      model_(model),
+      web_(web),
+      access_(access),
+      gate_(access),
+      settings_(std::move(settings)) {
+  // libsoup pairs early and normal handlers by path: every path has both.
   soup_server_add_early_handler(server_, "/upload", on_early, this, nullptr);
   soup_server_add_handler(server_, "/upload", on_request, this, nullptr);
+  soup_server_add_early_handler(server_, nullptr, on_early, this, nullptr);
   soup_server_add_handler(server_, nullptr, on_request, this, nullptr);
   g_signal_connect(server_, "request-finished", G_CALLBACK(on_request_finished), this);
 }
@@ -83,22 +85,18 @@ RestApi::~RestApi() {
   soup_server_remove_handler(server_, "/");
 }
 
-void RestApi::on_request_finished(SoupServer *, SoupServerMessage *message, gpointer) {
-  const gint64 *start = static_cast<const gint64 *>(g_object_get_data(G_OBJECT(message), kStartKey));
-  const double milliseconds = start ? (g_get_monotonic_time() - *start) / 1000.0 : 0.0;
-  daemon_log("%s %s %s -> %u (%.1f ms)", soup_server_message_get_remote_host(message),
-             soup_server_message_get_method(message), g_uri_get_path(soup_server_message_get_uri(message)),
-             soup_server_message_get_status(message), milliseconds);
-}
+void RestApi::on_request_finished(SoupServer *, SoupServerMessage *message, gpointer) { log_request(message); }
 
 // --- POST /upload ------------------------------------------------------------
 
 void RestApi::on_early(SoupServer *, SoupServerMessage *message, const char *path, GHashTable *, gpointer data) {
   auto *self = static_cast<RestApi *>(data);
   mark_request_start(message);
+  if (!self->gate_.admit(message, path)) return;
   if (g_strcmp0(path, "/upload") != 0) return;  // below /upload: the normal handler says 404
   if (!is_method(message, "POST")) {
-    reply_method_not_allowed(message, "POST");
+    refuse(message, SOUP_STATUS_METHOD_NOT_ALLOWED,
+           std::string("Method ") + soup_server_message_get_method(message) + " is not allowed here; use POST.");
     return;
   }
   self->begin_upload(message);
@@ -108,35 +106,39 @@ void RestApi::begin_upload(SoupServerMessage *message) {
   SoupMessageHeaders *headers = soup_server_message_get_request_headers(message);
   const std::string boundary =
       MultipartStreamParser::boundary_of(soup_message_headers_get_one(headers, "Content-Type"));
+  SoupMessageHeaders *response = soup_server_message_get_response_headers(message);
+  // Each refusal below answers at once and closes the connection: the body
+  // is never read.
   if (boundary.empty()) {
-    reply_error(message, SOUP_STATUS_BAD_REQUEST,
-                "POST /upload expects a multipart/form-data body with the audio file in a field named \"file\".");
+    refuse(message, SOUP_STATUS_BAD_REQUEST,
+           "POST /upload expects a multipart/form-data body with the audio file in a field named \"file\".");
     return;
   }
   if (soup_message_headers_get_encoding(headers) == SOUP_ENCODING_CONTENT_LENGTH &&
       soup_message_headers_get_content_length(headers) > settings_.max_upload_bytes + kMultipartOverheadBytes) {
-    reply_error(message, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE,
-                "The file is too large: the limit is " + std::to_string(settings_.max_upload_bytes / (1024 * 1024)) +
-                    " MB.");
-    soup_message_headers_replace(soup_server_message_get_response_headers(message), "Connection", "close");
-    // The body that follows is read and dropped, never kept.
-    soup_message_body_set_accumulate(soup_server_message_get_request_body(message), FALSE);
+    refuse(message, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE,
+           "The file is too large: the limit is " + std::to_string(settings_.max_upload_bytes / (1024 * 1024)) +
+               " MB.");
     return;
   }
   if (scheduler_.pending_count() >= settings_.max_queue) {
-    reply_error(message, SOUP_STATUS_SERVICE_UNAVAILABLE,
-                "The queue is full (" + std::to_string(settings_.max_queue) +
-                    " jobs waiting). Try again in a few minutes.");
-    soup_message_headers_replace(soup_server_message_get_response_headers(message), "Retry-After", "60");
-    soup_message_body_set_accumulate(soup_server_message_get_request_body(message), FALSE);
+    soup_message_headers_replace(response, "Retry-After", "60");
+    refuse(message, SOUP_STATUS_SERVICE_UNAVAILABLE,
+           "The queue is full (" + std::to_string(settings_.max_queue) + " jobs waiting). Try again in a few minutes.");
+    return;
+  }
+  SlotCounter::Slot slot = uploads_.take(settings_.max_uploads);
+  if (!slot) {
+    soup_message_headers_replace(response, "Retry-After", "5");
+    refuse(message, SOUP_STATUS_SERVICE_UNAVAILABLE,
+           "The server is receiving " + std::to_string(settings_.max_uploads) +
+               " uploads already. Try again in a few seconds.");
     return;
   }
 
-  gchar *uuid = g_uuid_string_random();
-  const std::string job_id = uuid;
-  g_free(uuid);
+  const std::string job_id = new_job_id();
   auto *receiver = new UploadReceiver(message, boundary, job_id, scheduler_.job_folder(job_id),
-                                      settings_.max_upload_bytes);
+                                      settings_.max_upload_bytes, std::move(slot));
   g_object_set_data_full(G_OBJECT(message), kReceiverKey, receiver,
                          [](gpointer data) { delete static_cast<UploadReceiver *>(data); });
   // Stream the body to the receiver instead of collecting it in memory.
@@ -219,7 +221,9 @@ void RestApi::finish_upload(SoupServerMessage *message) {
         JsonObject *reply = json_object_new();
         json_object_set_string_member(reply, "job_id", job.id.c_str());
         json_object_set_string_member(reply, "status", "pending");
-        reply_json(message, SOUP_STATUS_OK, json_object_node(reply));
+        JsonNode *node = json_object_node(reply);
+        add_job_key(node, job.id);
+        reply_json(message, SOUP_STATUS_OK, node);
       } catch (const std::exception &error) {
         upload->reject(SOUP_STATUS_INTERNAL_SERVER_ERROR,
                        std::string("The job could not be stored: ") + error.what());
@@ -266,7 +270,7 @@ void RestApi::on_request(SoupServer *, SoupServerMessage *message, const char *p
       const std::optional<Job> job = self->scheduler_.find(id);
       if (!job) return reply_no_job(message, id);
       if (route.prefix == std::string("/download/")) return self->reply_download(message, *job);
-      if (route.prefix == std::string("/events/")) return start_event_stream(message, self->scheduler_, *job);
+      if (route.prefix == std::string("/events/")) return self->reply_events(message, *job);
       return self->reply_status(message, *job);
     }
     if (get && self->web_.serve(message, path)) return;
@@ -276,13 +280,36 @@ void RestApi::on_request(SoupServer *, SoupServerMessage *message, const char *p
   }
 }
 
+void RestApi::add_job_key(JsonNode *reply, const std::string &job_id) const {
+  if (access_.token_required())
+    json_object_set_string_member(json_node_get_object(reply), "key", access_.job_key(job_id).c_str());
+}
+
 void RestApi::reply_status(SoupServerMessage *message, const Job &job) {
   std::optional<int> position;
   if (job.status == JobStatus::pending) position = scheduler_.queue_position(job.id);
-  reply_json(message, SOUP_STATUS_OK, job_status_json(job, position));
+  JsonNode *node = job_status_json(job, position);
+  add_job_key(node, job.id);
+  reply_json(message, SOUP_STATUS_OK, node);
+}
+
+void RestApi::reply_events(SoupServerMessage *message, const Job &job) {
+  SlotCounter::Slot slot = event_streams_.take(settings_.max_event_streams);
+  if (!slot) {
+    soup_message_headers_replace(soup_server_message_get_response_headers(message), "Retry-After", "10");
+    reply_error(message, SOUP_STATUS_SERVICE_UNAVAILABLE,
+                "Too many event streams are open on this server; poll /status/" + job.id + " instead.");
+    return;
+  }
+  start_event_stream(message, scheduler_, job, std::move(slot));
 }
 
 void RestApi::reply_jobs(SoupServerMessage *message) {
+  if (!access_.may_list_jobs(gate_.has_token(message))) {
+    reply_error(message, SOUP_STATUS_FORBIDDEN,
+                "The job list is open only with an access token (start the server with --api-token-file FILE).");
+    return;
+  }
   JsonArray *jobs = json_array_new();
   for (const Job &job : scheduler_.recent(kRecentJobs)) {
     std::optional<int> position;
@@ -308,8 +335,8 @@ void RestApi::reply_download(SoupServerMessage *message, const Job &job) {
   GError *error = nullptr;
   GMappedFile *mapped = g_mapped_file_new(job.output_path.c_str(), FALSE, &error);
   if (mapped == nullptr) {
-    reply_error(message, SOUP_STATUS_NOT_FOUND, "The result of this job is gone: " +
-                                                    std::string(error ? error->message : "missing file") + ".");
+    reply_error(message, SOUP_STATUS_NOT_FOUND,
+                "The result of this job is gone: " + redact_server_paths(error ? error->message : "missing file") + ".");
     g_clear_error(&error);
     return;
   }
@@ -317,11 +344,7 @@ void RestApi::reply_download(SoupServerMessage *message, const Job &job) {
   g_mapped_file_unref(mapped);
   SoupMessageHeaders *headers = soup_server_message_get_response_headers(message);
   soup_message_headers_set_content_type(headers, audio_content_type(job.format), nullptr);
-  GHashTable *params = g_hash_table_new(g_str_hash, g_str_equal);
-  const std::string name = download_file_name(job);
-  g_hash_table_insert(params, const_cast<char *>("filename"), const_cast<char *>(name.c_str()));
-  soup_message_headers_set_content_disposition(headers, "attachment", params);
-  g_hash_table_destroy(params);
+  soup_message_headers_replace(headers, "Content-Disposition", attachment_disposition(download_file_name(job)).c_str());
   soup_server_message_set_status(message, SOUP_STATUS_OK, nullptr);
   soup_message_body_append_bytes(soup_server_message_get_response_body(message), bytes);
   g_bytes_unref(bytes);
@@ -350,7 +373,7 @@ void RestApi::reply_health(SoupServerMessage *message) {
   if (state.error_message.empty())
     json_object_set_null_member(health, "model_error");
   else
-    json_object_set_string_member(health, "model_error", state.error_message.c_str());
+    json_object_set_string_member(health, "model_error", redact_server_paths(state.error_message).c_str());
   json_object_set_int_member(health, "jobs_processing", scheduler_.running_count());
   json_object_set_int_member(health, "jobs_pending", scheduler_.pending_count());
   json_object_set_int_member(health, "max_jobs", scheduler_.settings().max_jobs);

@@ -9,12 +9,18 @@
 //   GET    /health            service and model state
 //   GET    / and /<file>      the browser UI (web/)
 //
-// Every error is {"error": "..."} with 400, 404, 405, 409, 413, 415 or 503.
+// Every error is {"error": "..."} with 400, 401, 403, 404, 405, 409, 413,
+// 415, 421 or 503. Every request first passes the RequestGate (host, origin,
+// token, body size); with a token, /upload and /status also give the job's
+// "key", which opens /download and /events of that job alone (?key=...).
 #pragma once
 
+#include "access_policy.h"
 #include "audio_probe.h"
 #include "job_scheduler.h"
 #include "model_provisioner.h"
+#include "request_gate.h"
+#include "slot_counter.h"
 #include "static_files.h"
 
 #include <libsoup/soup.h>
@@ -27,13 +33,15 @@ namespace demucs {
 struct RestApiSettings {
   std::int64_t max_upload_bytes = 100 * 1024 * 1024;
   int max_queue = 100;
+  int max_uploads = 8;         ///< uploads received at once
+  int max_event_streams = 64;  ///< open /events streams
   std::string version;
 };
 
 class RestApi {
  public:
   RestApi(SoupServer *server, JobScheduler &scheduler, const ModelProvisioner &model, const StaticFiles &web,
-          RestApiSettings settings);
+          const AccessPolicy &access, RestApiSettings settings);
   ~RestApi();
   RestApi(const RestApi &) = delete;
   RestApi &operator=(const RestApi &) = delete;
@@ -50,6 +58,8 @@ class RestApi {
   void reply_health(SoupServerMessage *message);
   void reply_status(SoupServerMessage *message, const Job &job);
   void reply_jobs(SoupServerMessage *message);
+  void reply_events(SoupServerMessage *message, const Job &job);
+  void add_job_key(JsonNode *reply, const std::string &job_id) const;
   void reply_download(SoupServerMessage *message, const Job &job);
   void reply_delete(SoupServerMessage *message, const std::string &id);
   bool valid_stem(const std::string &stem, std::string &why) const;
@@ -58,8 +68,12 @@ class RestApi {
   JobScheduler &scheduler_;
   const ModelProvisioner &model_;
   const StaticFiles &web_;
+  const AccessPolicy &access_;
+  RequestGate gate_;
   RestApiSettings settings_;
   AudioProbe probe_;
+  SlotCounter uploads_;
+  SlotCounter event_streams_;
 };
 
 }  // namespace demucs

@@ -34,7 +34,10 @@ std::string sanitize_upload_name(const std::string &raw) {
   std::string clean;
   for (const char *p = name.c_str(); *p; p = g_utf8_next_char(p)) {
     const gunichar c = g_utf8_get_char(p);
-    if (g_unichar_iscntrl(c) || c == 0x2028 || c == 0x2029) continue;
+    // Control characters, line separators, and format characters (Cf: the
+    // bidirectional overrides that make "3pm.exe" show as "exe.mp3", zero
+    // widths, the byte order mark).
+    if (g_unichar_iscntrl(c) || c == 0x2028 || c == 0x2029 || g_unichar_type(c) == G_UNICODE_FORMAT) continue;
     clean.append(p, g_utf8_next_char(p) - p);
   }
   const std::size_t first = clean.find_first_not_of(" .\t");

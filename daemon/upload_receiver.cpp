@@ -1,6 +1,7 @@
 #include "upload_receiver.h"
 
 #include "json_reply.h"
+#include "reply_and_close.h"
 #include "upload_name.h"
 
 #include <glib/gstdio.h>
@@ -11,7 +12,7 @@
 namespace demucs {
 
 UploadReceiver::UploadReceiver(SoupServerMessage *message, std::string boundary, std::string job_id,
-                               std::string folder, std::int64_t max_bytes)
+                               std::string folder, std::int64_t max_bytes, SlotCounter::Slot slot)
     : message_(message),
       parser_(std::move(boundary),
               MultipartStreamParser::Callbacks{
@@ -20,7 +21,8 @@ UploadReceiver::UploadReceiver(SoupServerMessage *message, std::string boundary,
                   [this]() { on_part_end(); }}),
       job_id_(std::move(job_id)),
       folder_(std::move(folder)),
-      max_bytes_(max_bytes) {}
+      max_bytes_(max_bytes),
+      slot_(std::move(slot)) {}
 
 UploadReceiver::~UploadReceiver() {
   if (!keep_) discard_file();
@@ -45,10 +47,10 @@ void UploadReceiver::reject(guint status, const std::string &text) {
   if (rejected_) return;
   rejected_ = true;
   discard_file();
-  reply_error(message_, status, text);
-  // The client may go on sending: the rest is read and dropped, then the
-  // connection closes.
-  soup_message_headers_replace(soup_server_message_get_response_headers(message_), "Connection", "close");
+  if (body_complete_)
+    reply_error(message_, status, text);
+  else
+    reply_error_and_close(message_, status, text);  // frees message_, and this receiver with it, once unwound
 }
 
 void UploadReceiver::receive(const char *data, std::size_t size) {
@@ -58,6 +60,7 @@ void UploadReceiver::receive(const char *data, std::size_t size) {
 }
 
 bool UploadReceiver::finish() {
+  body_complete_ = true;
   if (rejected_) return false;
   if (!parser_.finish()) {
     reject(SOUP_STATUS_BAD_REQUEST, "The upload is not a valid multipart/form-data body: " + parser_.error() + ".");

@@ -7,6 +7,7 @@
 #pragma once
 
 #include "multipart_stream_parser.h"
+#include "slot_counter.h"
 
 #include <libsoup/soup.h>
 
@@ -21,9 +22,10 @@ namespace demucs {
 class UploadReceiver {
  public:
   /// `folder` (created on the first file byte) receives the file as
-  /// input.<extension>; `max_bytes` limits the file part.
+  /// input.<extension>; `max_bytes` limits the file part. `slot` counts the
+  /// upload among those in flight for as long as the receiver lives.
   UploadReceiver(SoupServerMessage *message, std::string boundary, std::string job_id, std::string folder,
-                 std::int64_t max_bytes);
+                 std::int64_t max_bytes, SlotCounter::Slot slot);
   /// Deletes the folder unless keep() was called.
   ~UploadReceiver();
   UploadReceiver(const UploadReceiver &) = delete;
@@ -46,8 +48,9 @@ class UploadReceiver {
   /// A small form field (stem, format), if sent.
   std::optional<std::string> field(const std::string &name) const;
 
-  /// Rejects the upload with a JSON error: response set, file deleted, the
-  /// rest of the body ignored.
+  /// Rejects the upload with a JSON error, and deletes the file. While the
+  /// body is still arriving, the answer goes out at once and the connection
+  /// is closed without reading the rest (the message is then gone).
   void reject(guint status, const std::string &text);
   /// The job now owns the folder.
   void keep() { keep_ = true; }
@@ -77,6 +80,8 @@ class UploadReceiver {
   std::map<std::string, std::string> fields_;
   bool rejected_ = false;
   bool keep_ = false;
+  bool body_complete_ = false;
+  SlotCounter::Slot slot_;
 };
 
 }  // namespace demucs
