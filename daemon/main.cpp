@@ -89,8 +89,11 @@ int run(int argc, char **argv) {
     return 2;
   }
   const long descriptors = raise_descriptor_limit();
-  const int max_connections =
+  int max_connections =
       std::min(options.max_connections, connections_under_limit(descriptors, options.max_uploads, options.max_jobs));
+  // A test switch, not an option: lets tests run the daemon out of
+  // descriptors for real, to check that accepting survives it.
+  if (g_getenv("DEMUCS_VOCALSD_TEST_UNCAPPED_CONNECTIONS")) max_connections = options.max_connections;
   if (max_connections < options.max_connections)
     daemon_log("warning: --max-connections %d does not fit in %ld file descriptors: at most %d connections",
                options.max_connections, descriptors, max_connections);

@@ -9,7 +9,7 @@ namespace demucs {
 
 namespace {
 
-constexpr gsize kMaxDrainBytes = 256 * 1024;
+constexpr gsize kMaxDrainBytes = 8 * 1024 * 1024;
 constexpr guint kMaxDrainMs = 2000;
 
 // One closing connection: the response to write, then the drain.

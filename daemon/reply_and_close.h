@@ -15,8 +15,10 @@ namespace demucs {
 /// Answers `message` at once with `status` and {"error": text} (with the
 /// response headers already set on it, and "Connection: close"), logs it,
 /// and closes the connection without reading the request body. Before the
-/// close, what the client is still sending is read and dropped for a moment
-/// (256 KiB or 2 s at most), so that it reads the answer instead of a reset.
+/// close, what the client is still sending is read and dropped, never kept,
+/// for a moment (8 MiB or 2 s at most: a "lingering close"), so that a
+/// client that writes its whole body before reading, as many libraries do,
+/// gets the answer instead of a reset when the body is small.
 /// `message` must not be used afterwards.
 void reply_error_and_close(SoupServerMessage *message, guint status, const std::string &text);
 

@@ -17,6 +17,7 @@ tests=false
 if [[ "${1:-}" == "--tests" ]]; then
   tests=true
   packages+=(libgtest-dev valgrind)
+  packages+=(openssl)     # a self-signed certificate for the daemon's HTTPS test
   packages+=(chromium)    # the browser tests of web/ (tests/web), headless
   # Node and npm for playwright-core, unless a node is already there.
   command -v node >/dev/null || packages+=(nodejs)

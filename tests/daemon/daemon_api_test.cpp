@@ -371,8 +371,10 @@ TEST_F(DaemonBadInputTest, TooLargeByContentLength) {
                                        {{"Expect", "100-continue"}});
   expect_error(reply, 413, "limit is 1 MB");
   EXPECT_LT(g_get_monotonic_time() - before, 10 * G_USEC_PER_SEC);
-  // Without the Expect header the body is read and dropped, and the answer is the same.
-  expect_error(http_post(daemon_->url("upload"), body.content_type(), body.bytes()), 413, "too large");
+  // Without the Expect header the answer goes out at once and the connection
+  // is closed without reading the body (daemon_security_test checks that on
+  // a raw connection: a client that writes the whole body before reading,
+  // as libsoup's does, sees the connection closed instead).
 }
 
 TEST_F(DaemonBadInputTest, TooLargeByBytesReceived) {
@@ -536,7 +538,10 @@ TEST(DaemonOffline, StartsAndSaysHowToInstallTheModel) {
   EXPECT_TRUE(contains(health.body, "\"model_loaded\":false"));
   const std::string how = health.json_string("model_error");
   EXPECT_TRUE(contains(how, "http://127.0.0.1:9/hybrid_transformer/955717e8-8726e21a.th"));
-  EXPECT_TRUE(contains(how, "put it into the folder " + scratch.file("empty-cache")));
+  // The answer names the folder; the full path is for the operator's log only.
+  EXPECT_TRUE(contains(how, "put it into the folder empty-cache"));
+  EXPECT_FALSE(contains(how, scratch.path()));
+  EXPECT_TRUE(contains(daemon.log(), "put it into the folder " + scratch.file("empty-cache")));
 
   const HttpResponse reply = upload_file(daemon.url(), test_data("mix.wav"), "mix.wav");
   ASSERT_EQ(reply.status, 200u);
@@ -553,7 +558,9 @@ TEST(DaemonOffline, AModelPutInPlaceLaterIsUsedByTheNextUpload) {
   ASSERT_TRUE(wait_until([&] { return contains(http_get(daemon.url("health")).body, "unavailable"); }, 60));
   const std::string failed = upload_file(daemon.url(), test_data("mix.wav"), "mix.wav").json_string("job_id");
   ASSERT_TRUE(wait_until([&] { return http_get(daemon.url("status/" + failed)).json_string("status") == "error"; }, 30));
-  EXPECT_TRUE(contains(http_get(daemon.url("status/" + failed)).json_string("error_message"), model));
+  const std::string error_message = http_get(daemon.url("status/" + failed)).json_string("error_message");
+  EXPECT_TRUE(contains(error_message, "later.th"));
+  EXPECT_FALSE(contains(error_message, scratch.path()));
 
   write_file_bytes(model, read_file_bytes(test_data("htdemucs-tiny-4s.th")));
   const std::string id = upload_file(daemon.url(), test_data("mix.wav"), "mix.wav").json_string("job_id");

@@ -5,7 +5,11 @@
 #include <glib.h>
 #include <gtest/gtest.h>
 
+#include <sys/resource.h>
+
 #include <atomic>
+#include <cstdint>
+#include <cstdlib>
 #include <csignal>
 #include <fstream>
 #include <regex>
@@ -26,7 +30,15 @@ bool wait_until(const std::function<bool()> &condition, double timeout_seconds) 
   return condition();
 }
 
-DaemonProcess::DaemonProcess(std::string data_dir, std::vector<std::string> extra)
+namespace {
+void limit_descriptors(gpointer data) {
+  const rlim_t limit = static_cast<rlim_t>(reinterpret_cast<std::intptr_t>(data));
+  const rlimit both{limit, limit};
+  setrlimit(RLIMIT_NOFILE, &both);
+}
+}  // namespace
+
+DaemonProcess::DaemonProcess(std::string data_dir, std::vector<std::string> extra, DaemonLaunch launch)
     : data_dir_(std::move(data_dir)) {
   gchar *parent = g_path_get_dirname(data_dir_.c_str());
   log_path_ = std::string(parent) + "/daemon-" + std::to_string(++daemon_counter) + ".log";
@@ -48,6 +60,12 @@ DaemonProcess::DaemonProcess(std::string data_dir, std::vector<std::string> extr
 
   GSubprocessLauncher *launcher = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDERR_MERGE);
   g_subprocess_launcher_set_stdout_file_path(launcher, log_path_.c_str());
+  for (const auto &variable : launch.environment)
+    g_subprocess_launcher_setenv(launcher, variable.first.c_str(), variable.second.c_str(), TRUE);
+  if (launch.descriptor_limit > 0)
+    g_subprocess_launcher_set_child_setup(launcher, limit_descriptors,
+                                          reinterpret_cast<gpointer>(static_cast<std::intptr_t>(launch.descriptor_limit)),
+                                          nullptr);
   GError *error = nullptr;
   process_ = g_subprocess_launcher_spawnv(launcher, argv.data(), &error);
   g_object_unref(launcher);
@@ -56,7 +74,7 @@ DaemonProcess::DaemonProcess(std::string data_dir, std::vector<std::string> extr
     g_error_free(error);
     return;
   }
-  const std::regex listening("Listening on (http://\\S+)");
+  const std::regex listening("Listening on (https?://\\S+)");
   bool started = wait_until([&] {
     std::smatch match;
     const std::string text = log();
@@ -78,6 +96,11 @@ DaemonProcess::~DaemonProcess() {
 }
 
 std::string DaemonProcess::url(const std::string &path) const { return url_ + path; }
+
+int DaemonProcess::port() const {
+  const std::size_t colon = url_.rfind(':');
+  return colon == std::string::npos ? 0 : std::atoi(url_.c_str() + colon + 1);
+}
 
 std::string DaemonProcess::pid() const {
   const gchar *id = process_ ? g_subprocess_get_identifier(process_) : nullptr;

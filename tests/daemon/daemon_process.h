@@ -10,12 +10,18 @@
 
 namespace demucs::testing {
 
+/// How the process is started, beyond its options.
+struct DaemonLaunch {
+  long descriptor_limit = 0;  ///< RLIMIT_NOFILE (soft and hard) in the child; 0: inherited
+  std::vector<std::pair<std::string, std::string>> environment;  ///< set in the child
+};
+
 class DaemonProcess {
  public:
   /// Starts the program with --host 127.0.0.1 --port 0 --data-dir `data_dir`
   /// --model <tiny model> --device cpu and `extra` options; waits for its
   /// "Listening on" line. The log goes to `data_dir`/../daemon-N.log.
-  DaemonProcess(std::string data_dir, std::vector<std::string> extra = {});
+  DaemonProcess(std::string data_dir, std::vector<std::string> extra = {}, DaemonLaunch launch = {});
   /// Stops it (SIGTERM) if still running.
   ~DaemonProcess();
   DaemonProcess(const DaemonProcess &) = delete;
@@ -25,6 +31,8 @@ class DaemonProcess {
   const std::string &url() const { return url_; }
   /// url() + path (path without its leading '/').
   std::string url(const std::string &path) const;
+  /// The port it listens on (0 if it did not start).
+  int port() const;
   const std::string &data_dir() const { return data_dir_; }
   /// The process id ("" once it has exited).
   std::string pid() const;

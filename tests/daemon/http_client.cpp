@@ -9,8 +9,23 @@ namespace demucs::testing {
 
 namespace {
 
+GTlsCertificate *trusted_certificate = nullptr;
+
+gboolean on_accept_certificate(SoupMessage *, GTlsCertificate *shown, GTlsCertificateFlags, gpointer) {
+  return trusted_certificate != nullptr && g_tls_certificate_is_same(shown, trusted_certificate);
+}
+
 SoupSession *new_session(guint timeout_seconds = 120) {
   return soup_session_new_with_options("timeout", timeout_seconds, "idle-timeout", 0, nullptr);
+}
+
+SoupMessage *new_message(const char *method, const std::string &url, const Headers &headers = {}) {
+  SoupMessage *message = soup_message_new(method, url.c_str());
+  g_signal_connect(message, "accept-certificate", G_CALLBACK(on_accept_certificate), nullptr);
+  for (const auto &header : headers)
+    soup_message_headers_replace(soup_message_get_request_headers(message), header.first.c_str(),
+                                 header.second.c_str());
+  return message;
 }
 
 void collect_headers(SoupMessage *message, HttpResponse &response) {
@@ -125,39 +140,47 @@ std::string MultipartBody::content_type() const { return "multipart/form-data; b
 
 std::string MultipartBody::bytes() const { return parts_ + "--" + boundary_ + "--\r\n"; }
 
-HttpResponse http_get(const std::string &url) { return send(soup_message_new("GET", url.c_str())); }
+void trust_certificate(const std::string &path) {
+  g_clear_object(&trusted_certificate);
+  if (!path.empty()) trusted_certificate = g_tls_certificate_new_from_file(path.c_str(), nullptr);
+}
 
-HttpResponse http_delete(const std::string &url) { return send(soup_message_new("DELETE", url.c_str())); }
+HttpResponse http_request(const std::string &method, const std::string &url, const Headers &headers) {
+  return send(new_message(method.c_str(), url, headers));
+}
+
+HttpResponse http_get(const std::string &url, const Headers &headers) { return http_request("GET", url, headers); }
+
+HttpResponse http_delete(const std::string &url, const Headers &headers) {
+  return http_request("DELETE", url, headers);
+}
 
 HttpResponse http_post(const std::string &url, const std::string &content_type, const std::string &body,
-                       const std::map<std::string, std::string> &headers) {
-  SoupMessage *message = soup_message_new("POST", url.c_str());
+                       const Headers &headers) {
+  SoupMessage *message = new_message("POST", url, headers);
   GBytes *bytes = g_bytes_new(body.data(), body.size());
   soup_message_set_request_body_from_bytes(message, content_type.empty() ? nullptr : content_type.c_str(), bytes);
   g_bytes_unref(bytes);
-  for (const auto &header : headers)
-    soup_message_headers_replace(soup_message_get_request_headers(message), header.first.c_str(),
-                                 header.second.c_str());
   return send(message);
 }
 
-HttpResponse upload(const std::string &base_url, const MultipartBody &body) {
-  return http_post(base_url + "upload", body.content_type(), body.bytes());
+HttpResponse upload(const std::string &base_url, const MultipartBody &body, const Headers &headers) {
+  return http_post(base_url + "upload", body.content_type(), body.bytes(), headers);
 }
 
 HttpResponse upload_file(const std::string &base_url, const std::string &path, const std::string &file_name,
-                         const std::map<std::string, std::string> &fields) {
+                         const std::map<std::string, std::string> &fields, const Headers &headers) {
   MultipartBody body;
   body.file("file", file_name, read_file_bytes(path));
   for (const auto &field : fields) body.field(field.first, field.second);
-  return upload(base_url, body);
+  return upload(base_url, body, headers);
 }
 
 std::vector<ServerSentEvent> read_event_stream(const std::string &url, double timeout_seconds,
                                                const std::function<void(const ServerSentEvent &)> &on_event) {
   std::vector<ServerSentEvent> events;
   SoupSession *session = new_session(static_cast<guint>(timeout_seconds));
-  SoupMessage *message = soup_message_new("GET", url.c_str());
+  SoupMessage *message = new_message("GET", url);
   GInputStream *stream = soup_session_send(session, message, nullptr, nullptr);
   if (stream != nullptr) {
     GDataInputStream *lines = g_data_input_stream_new(stream);

@@ -45,14 +45,22 @@ class MultipartBody {
   std::string parts_;
 };
 
-HttpResponse http_get(const std::string &url);
-HttpResponse http_delete(const std::string &url);
+/// Request headers, by name.
+using Headers = std::map<std::string, std::string>;
+
+HttpResponse http_get(const std::string &url, const Headers &headers = {});
+HttpResponse http_delete(const std::string &url, const Headers &headers = {});
+HttpResponse http_request(const std::string &method, const std::string &url, const Headers &headers = {});
 HttpResponse http_post(const std::string &url, const std::string &content_type, const std::string &body,
-                       const std::map<std::string, std::string> &headers = {});
-HttpResponse upload(const std::string &base_url, const MultipartBody &body);
+                       const Headers &headers = {});
+HttpResponse upload(const std::string &base_url, const MultipartBody &body, const Headers &headers = {});
 /// Uploads the file at `path` as field "file" named `file_name`, with optional fields.
 HttpResponse upload_file(const std::string &base_url, const std::string &path, const std::string &file_name,
-                         const std::map<std::string, std::string> &fields = {});
+                         const std::map<std::string, std::string> &fields = {}, const Headers &headers = {});
+
+/// HTTPS: from now on, a server that shows the certificate in the PEM file
+/// `path` is trusted (its name is not checked); "" trusts none again.
+void trust_certificate(const std::string &path);
 
 /// One Server-Sent Event.
 struct ServerSentEvent {
