@@ -364,6 +364,8 @@ void RestApi::reply_health(SoupServerMessage *message) {
   JsonObject *health = json_object_new();
   json_object_set_string_member(health, "status", unavailable ? "degraded" : "ok");
   json_object_set_string_member(health, "version", settings_.version.c_str());
+  // The page asks for a token only when the server needs one.
+  json_object_set_boolean_member(health, "auth_required", access_.token_required());
   json_object_set_string_member(health, "model", model_.model().c_str());
   json_object_set_string_member(health, "device", model_.device().c_str());
   json_object_set_boolean_member(health, "model_loaded", state.phase == ModelProvisioner::Phase::ready);

@@ -57,10 +57,78 @@
 
   const UNREACHABLE = 'The server is unavailable: it could not be reached. Is demucs-vocalsd running?';
 
+  // The access token, when the server needs one (/health says so): asked
+  // once, kept in sessionStorage (this tab, until it closes), sent as
+  // "Authorization: Bearer". <audio>, download links and EventSource cannot
+  // send headers: they use the job's own key (?key=) from /upload and /status.
+  const TOKEN_KEY = 'demucs-vocals.token';
+  const accessSection = $('#access-section');
+  const accessForm = $('#access-form');
+  const accessInput = $('#access-token');
+  const accessError = $('#access-error');
+  let token = '';
+  try { token = sessionStorage.getItem(TOKEN_KEY) || ''; } catch (_) { /* storage unavailable */ }
+  let tokenRequired = false;
+  let onTokenAccepted = null;
+
+  function authHeaders() {
+    return token ? { Authorization: `Bearer ${token}` } : {};
+  }
+
+  // fetch() with the token; a 401 asks for it again.
+  async function api(url, options = {}) {
+    const response = await fetch(url, { cache: 'no-store', ...options, headers: { ...authHeaders(), ...(options.headers || {}) } });
+    if (response.status === 401) askForToken(token ? 'The access token was refused. Enter it again.' : '');
+    return response;
+  }
+
+  function withKey(url, key) {
+    return key ? `${url}?key=${encodeURIComponent(key)}` : url;
+  }
+
+  function askForToken(problem) {
+    token = '';
+    try { sessionStorage.removeItem(TOKEN_KEY); } catch (_) { /* storage unavailable */ }
+    accessError.hidden = !problem;
+    accessError.textContent = problem || '';
+    if (accessSection.hidden) {
+      accessSection.hidden = false;
+      accessInput.focus();
+    }
+  }
+
+  accessForm.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const candidate = accessInput.value.trim();
+    if (!candidate) return;
+    let status = 0;
+    try {
+      status = (await fetch('/jobs', { cache: 'no-store', headers: { Authorization: `Bearer ${candidate}` } })).status;
+    } catch (_) { /* unreachable: status 0 */ }
+    if (status === 200) {
+      token = candidate;
+      try { sessionStorage.setItem(TOKEN_KEY, token); } catch (_) { /* kept in memory only */ }
+      accessInput.value = '';
+      accessError.hidden = true;
+      accessSection.hidden = true;
+      if (onTokenAccepted) {
+        const then = onTokenAccepted;
+        onTokenAccepted = null;
+        then();
+      }
+      return;
+    }
+    accessError.hidden = false;
+    accessError.textContent = status === 401 ? 'That is not the right token.'
+      : status === 0 ? UNREACHABLE : `The server answered ${status}.`;
+    accessInput.select();
+  });
+
   class Row {
     constructor(file, stem) {
       this.file = file;
       this.jobId = null;
+      this.key = '';
       this.state = 'ready';
       this.xhr = null;
       this.stream = null;
@@ -187,6 +255,7 @@
       const xhr = new XMLHttpRequest();
       this.xhr = xhr;
       xhr.open('POST', '/upload');
+      if (token) xhr.setRequestHeader('Authorization', `Bearer ${token}`);
       xhr.upload.addEventListener('progress', (event) => {
         if (!event.lengthComputable || this.state !== 'uploading') return;
         const percent = Math.floor((event.loaded / event.total) * 100);
@@ -205,11 +274,13 @@
             return;
           }
           this.jobId = reply.job_id;
+          this.key = reply.key || '';
           this.el.dataset.jobId = reply.job_id;
           rememberJob(this);
           this.set('waiting', { detail: 'in the queue', progress: 0 });
           this.follow();
         } else {
+          if (xhr.status === 401) askForToken('The access token was refused. Enter it again.');
           this.set('error', { message: errorText(xhr.status, xhr.responseText) });
         }
       });
@@ -228,6 +299,7 @@
 
     // Status objects from the stream and from /status go through here.
     apply(status) {
+      if (status.key) this.key = status.key;
       if (['done', 'error', 'cancelled', 'cancelling'].includes(this.state)) return;
       const progress = Math.max(0, Math.min(100, Number(status.progress) || 0));
       switch (status.status) {
@@ -255,7 +327,7 @@
     }
 
     finish() {
-      const url = `/download/${encodeURIComponent(this.jobId)}`;
+      const url = withKey(`/download/${encodeURIComponent(this.jobId)}`, this.key);
       this.download.href = url;
       this.download.setAttribute('aria-label', `Download the result for ${this.file.name}`);
       this.audio.src = url;
@@ -271,7 +343,7 @@
     }
 
     listen() {
-      const stream = new EventSource(`/events/${encodeURIComponent(this.jobId)}`);
+      const stream = new EventSource(withKey(`/events/${encodeURIComponent(this.jobId)}`, this.key));
       this.stream = stream;
       openStreams += 1;
       stream.addEventListener('status', (event) => {
@@ -306,7 +378,7 @@
         this.pollTimer = null;
         if (!['waiting', 'separating', 'checking'].includes(this.state)) return;
         try {
-          const response = await fetch(`/status/${encodeURIComponent(this.jobId)}`, { cache: 'no-store' });
+          const response = await api(`/status/${encodeURIComponent(this.jobId)}`);
           const body = await response.text();
           if (!['waiting', 'separating', 'checking'].includes(this.state)) return;
           if (response.ok) {
@@ -344,7 +416,7 @@
       this.set('cancelling', { detail: 'stopping the job' });
       let failure = null;
       try {
-        const response = await fetch(`/jobs/${encodeURIComponent(this.jobId)}`, { method: 'DELETE' });
+        const response = await api(`/jobs/${encodeURIComponent(this.jobId)}`, { method: 'DELETE' });
         // 404: the job is already gone, which is what the user asked for.
         if (!response.ok && response.status !== 404) failure = errorText(response.status, await response.text());
       } catch (_) {
@@ -406,7 +478,7 @@
     for (const saved of savedJobs()) {
       let status = null;
       try {
-        const response = await fetch(`/status/${encodeURIComponent(saved.id)}`, { cache: 'no-store' });
+        const response = await api(`/status/${encodeURIComponent(saved.id)}`);
         if (response.status === 404) {
           forgetJob(saved.id);
           continue;
@@ -462,6 +534,7 @@
     try {
       const response = await fetch('/health', { cache: 'no-store' });
       const health = await response.json();
+      tokenRequired = health.auth_required === true;
       // A model given as a path is shown by its file name.
       const model = health.model ? ` · model ${String(health.model).split('/').pop()}` : '';
       if (health.status === 'ok' && (health.model_loaded || !health.model_state || health.model_state === 'ready')) {
@@ -527,6 +600,14 @@
     }
   });
 
-  checkServer();
-  restoreJobs();
+  // Rows of earlier uploads come back once the server can be asked about them.
+  (async () => {
+    await checkServer();
+    if (tokenRequired && !token) {
+      onTokenAccepted = restoreJobs;
+      askForToken('');
+    } else {
+      restoreJobs();
+    }
+  })();
 })();

@@ -13,6 +13,9 @@
 //   - a reload during separation: the row comes back and goes on; then
 //     cancel: the job is gone and the row says so;
 //   - a file over the upload limit and a stopped server: errors in the rows;
+//   - a server with an access token: the page asks for it once (a wrong one
+//     is refused), then a song goes through (player and download use the
+//     job's key), a reload does not ask again, a new tab does;
 //   - screenshots of the finished page (desktop and phone) saved in
 //     $DEMUCS_WEB_SCREENSHOTS (meson: build/meson-logs/web-screenshots/).
 //
@@ -173,6 +176,10 @@ async function openPage(viewport = { width: 1280, height: 900 }, url = baseUrl) 
   const page = await context.newPage();
   const problems = [];
   page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+  // Anything the page does that its Content-Security-Policy forbids.
+  page.on('console', (message) => {
+    if (/Content Security Policy/i.test(message.text())) problems.push(`CSP: ${message.text()}`);
+  });
   await page.goto(url);
   // The page asked /health and says the server is ready.
   await page.locator('#server-status[data-state="ok"]').waitFor({ timeout: 30000 })
@@ -564,6 +571,66 @@ uiTest('a file over the upload limit, then a stopped server: the errors in their
     assert.equal(await page.locator('#server-status').textContent(), 'Server unavailable');
     await screenshot(page, 'too-large-and-unavailable.png');
     assert.deepEqual(problems, []);
+  } finally {
+    await context.close();
+  }
+});
+
+uiTest('a server with an access token: the page asks once, then works', async () => {
+  const tokenFile = path.join(scratch, 'token');
+  const secret = 'web-test-token-0123456789abcdef';
+  fs.writeFileSync(tokenFile, `${secret}\n`);
+  const guarded = await startDaemon('guarded', ['--api-token-file', tokenFile]);
+  const { context, page, problems } = await openPage({ width: 1280, height: 900 }, guarded.url);
+  try {
+    const form = page.locator('#access-section');
+    await form.waitFor({ state: 'visible', timeout: 10000 });
+    const input = page.getByPlaceholder('Access token');
+    assert.ok(await input.evaluate((element) => element === document.activeElement), 'the token field has the focus');
+    await screenshot(page, 'token-asked.png');
+
+    await input.fill('not-the-token');
+    await page.getByRole('button', { name: 'Connect' }).click();
+    await page.locator('#access-error', { hasText: 'not the right token' }).waitFor({ timeout: 5000 });
+    assert.ok(await form.isVisible());
+
+    await input.fill(secret);
+    await page.getByRole('button', { name: 'Connect' }).click();
+    await form.waitFor({ state: 'hidden', timeout: 5000 });
+    assert.equal(await page.evaluate(() => sessionStorage.getItem('demucs-vocals.token')), secret);
+    assert.equal(await page.evaluate(() => localStorage.getItem('demucs-vocals.token')), null);
+
+    await dropFiles(page, [{ name: 'mix.wav', mimeType: 'audio/wav', buffer: fs.readFileSync(config.mix) }]);
+    const job = row(page, 'mix.wav');
+    await page.getByRole('button', { name: 'Separate mix.wav' }).click();
+    assert.equal(await waitForState(job, ['done', 'error']), 'done',
+      `the row ended in error: ${await job.locator('.job-message').textContent()}`);
+    const duration = await audioDuration(job);
+    assert.ok(Math.abs(duration - 6) < 0.1, `the player shows ${duration} s`);
+    const href = await job.locator('.job-download').getAttribute('href');
+    assert.match(href, /^\/download\/[0-9a-f-]{36}\?key=[0-9a-f]{32}$/);
+    const [download] = await Promise.all([page.waitForEvent('download'), job.locator('.job-download').click()]);
+    const saved = fs.readFileSync(await download.path());
+    const id = await job.getAttribute('data-job-id');
+    assert.ok(saved.equals(fs.readFileSync(path.join(guarded.folder, 'jobs', id, 'output.wav'))));
+    // Without the token or the key, the same URL is closed.
+    assert.equal((await fetch(new URL(`download/${id}`, guarded.url))).status, 401);
+
+    // A reload keeps the token (same tab): no question, the row is back.
+    await page.reload();
+    await page.locator('body[data-restored="true"]').waitFor({ timeout: 10000 });
+    assert.ok(await form.isHidden());
+    assert.equal(await waitForState(row(page, 'mix.wav'), ['done'], 10000), 'done');
+    await screenshot(page, 'token-accepted.png');
+    assert.deepEqual(problems, []);
+
+    // Another tab (a new browsing context) asks again.
+    const other = await openPage({ width: 1280, height: 900 }, guarded.url);
+    try {
+      await other.page.locator('#access-section').waitFor({ state: 'visible', timeout: 10000 });
+    } finally {
+      await other.context.close();
+    }
   } finally {
     await context.close();
   }
