@@ -7,6 +7,12 @@
 //            The daemon (--max-jobs 1) separates the queued jobs meanwhile.
 //   jobs     From the first of N uploads of the mix to the last job
 //            completed, with the tiny test model, for each --max-jobs value.
+//   requests GET /status/{id} of one finished job, --requests times from one
+//            client and then from 16 client threads, each thread keeping its
+//            connection (libsoup session): requests/s and median latency.
+//   slow     200 connections that send half a request head and then wait
+//            (slowloris), held while a normal client asks GET /health 20
+//            times: its median and worst time, against the same without them.
 //   memory   A fresh daemon (--max-upload-mb 200) separates the mix once,
 //            then takes a ~100 MB WAV: VmHWM (reset to the RSS of the moment
 //            just before) right after the 200 response, and the highest VmRSS
@@ -17,6 +23,9 @@
 // temporary folder that is removed at the end.
 #include "daemon_process.h"
 #include "http_client.h"
+#include "raw_connection.h"
+
+#include <libsoup/soup.h>
 
 #include <glib.h>
 #include <glib/gstdio.h>
@@ -51,14 +60,17 @@ struct Options {
   std::vector<int> max_jobs = {1};
   int upload_mb = 100;
   int upload_threads = 4;
-  std::string only;  // "", "uploads", "jobs" or "memory"
+  int requests = 2000;
+  int slow_connections = 200;
+  std::string only;  // "", "uploads", "jobs", "requests", "slow" or "memory"
 };
 
 [[noreturn]] void usage(const std::string &why) {
   std::fprintf(stderr,
                "daemon-benchmark: %s\n"
                "usage: daemon-benchmark [--uploads N] [--jobs N] [--max-jobs N[,N...]] [--upload-mb N]\n"
-               "                        [--threads N] [--only=uploads|jobs|memory]\n",
+               "                        [--threads N] [--requests N] [--slow N]\n"
+               "                        [--only=uploads|jobs|requests|slow|memory]\n",
                why.c_str());
   std::exit(2);
 }
@@ -99,8 +111,13 @@ Options parse_options(int argc, char **argv) {
       options.upload_mb = positive(argument, value);
     } else if (argument == "--threads") {
       options.upload_threads = positive(argument, value);
+    } else if (argument == "--requests") {
+      options.requests = positive(argument, value);
+    } else if (argument == "--slow") {
+      options.slow_connections = positive(argument, value);
     } else if (argument == "--only") {
-      if (value != "uploads" && value != "jobs" && value != "memory") usage("--only is uploads, jobs or memory");
+      if (value != "uploads" && value != "jobs" && value != "requests" && value != "slow" && value != "memory")
+        usage("--only is uploads, jobs, requests, slow or memory");
       options.only = value;
     } else if (argument == "--help" || argument == "-h") {
       usage("the REST daemon's uploads/s, job throughput and memory during a large upload, as JSON");
@@ -319,6 +336,105 @@ JsonNode *uploads_case(const TempDir &temp, const Options &options, const std::s
   json_builder_add_int_value(builder, completed);
   json_builder_set_member_name(builder, "jobs_processing_at_end");
   json_builder_add_int_value(builder, processing);
+  json_builder_end_object(builder);
+  daemon->stop();
+  JsonNode *root = json_builder_get_root(builder);
+  g_object_unref(builder);
+  return root;
+}
+
+// GET `url` `count` times on one kept-alive connection; the latencies.
+std::vector<double> get_many(const std::string &url, int count, int &failures) {
+  std::vector<double> latencies;
+  SoupSession *session = soup_session_new_with_options("timeout", 30, nullptr);
+  for (int i = 0; i < count; ++i) {
+    SoupMessage *message = soup_message_new("GET", url.c_str());
+    const double begin = now_seconds();
+    GBytes *body = soup_session_send_and_read(session, message, nullptr, nullptr);
+    latencies.push_back(now_seconds() - begin);
+    if (body == nullptr || soup_message_get_status(message) != 200) ++failures;
+    if (body) g_bytes_unref(body);
+    g_object_unref(message);
+  }
+  g_object_unref(session);
+  return latencies;
+}
+
+JsonNode *requests_case(const TempDir &temp, const Options &options, const std::string &mix_path) {
+  auto daemon = start_daemon(temp, "requests", {});
+  const std::string id = job_id_of(upload_file(daemon->url(), mix_path, "mix.wav"));
+  wait_until([&] { return http_get(daemon->url("status/" + id)).json_string("status") == "completed"; }, 120);
+  const std::string url = daemon->url("status/" + id);
+
+  JsonBuilder *builder = json_builder_new();
+  json_builder_begin_object(builder);
+  for (const int threads : {1, 16}) {
+    std::vector<std::vector<double>> latencies(static_cast<std::size_t>(threads));
+    std::atomic<int> failures{0};
+    const int each = std::max(1, options.requests / threads);
+    const double start = now_seconds();
+    std::vector<std::thread> pool;
+    for (int t = 0; t < threads; ++t)
+      pool.emplace_back([&, t] {
+        int failed = 0;
+        latencies[static_cast<std::size_t>(t)] = get_many(url, each, failed);
+        failures += failed;
+      });
+    for (std::thread &thread : pool) thread.join();
+    const double seconds = now_seconds() - start;
+    std::vector<double> all;
+    for (const auto &list : latencies) all.insert(all.end(), list.begin(), list.end());
+    json_builder_set_member_name(builder, threads == 1 ? "one_client" : "sixteen_clients");
+    json_builder_begin_object(builder);
+    json_builder_set_member_name(builder, "requests");
+    json_builder_add_int_value(builder, static_cast<gint64>(all.size()));
+    json_builder_set_member_name(builder, "failures");
+    json_builder_add_int_value(builder, failures);
+    json_builder_set_member_name(builder, "requests_per_second");
+    json_builder_add_double_value(builder, round3(all.size() / seconds));
+    json_builder_set_member_name(builder, "median_latency_ms");
+    json_builder_add_double_value(builder, round3(median(all) * 1000));
+    json_builder_end_object(builder);
+  }
+  json_builder_end_object(builder);
+  daemon->stop();
+  JsonNode *root = json_builder_get_root(builder);
+  g_object_unref(builder);
+  return root;
+}
+
+JsonNode *slow_case(const TempDir &temp, const Options &options) {
+  auto daemon = start_daemon(temp, "slow", {"--idle-timeout", "30"});
+  auto normal_client = [&](const char *name, JsonBuilder *builder) {
+    int failures = 0;
+    std::vector<double> latencies;
+    for (int i = 0; i < 20; ++i) {
+      const std::vector<double> one = get_many(daemon->url("health"), 1, failures);  // a new connection each
+      latencies.push_back(one.front());
+    }
+    std::sort(latencies.begin(), latencies.end());
+    json_builder_set_member_name(builder, name);
+    json_builder_begin_object(builder);
+    json_builder_set_member_name(builder, "median_ms");
+    json_builder_add_double_value(builder, round3(median(latencies) * 1000));
+    json_builder_set_member_name(builder, "worst_ms");
+    json_builder_add_double_value(builder, round3(latencies.back() * 1000));
+    json_builder_set_member_name(builder, "failures");
+    json_builder_add_int_value(builder, failures);
+    json_builder_end_object(builder);
+  };
+  JsonBuilder *builder = json_builder_new();
+  json_builder_begin_object(builder);
+  json_builder_set_member_name(builder, "slow_connections");
+  json_builder_add_int_value(builder, options.slow_connections);
+  normal_client("without_slow_connections", builder);
+  std::vector<std::unique_ptr<RawConnection>> slow;
+  for (int i = 0; i < options.slow_connections; ++i) {
+    slow.push_back(std::make_unique<RawConnection>(daemon->port()));
+    slow.back()->send("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ");
+  }
+  normal_client("with_slow_connections", builder);
+  slow.clear();
   json_builder_end_object(builder);
   daemon->stop();
   JsonNode *root = json_builder_get_root(builder);
@@ -611,6 +727,14 @@ int main(int argc, char **argv) {
         json_builder_add_value(builder, jobs_case(temp, options, mix_path, mix_seconds, max_jobs));
       }
       json_builder_end_array(builder);
+    }
+    if (options.only.empty() || options.only == "requests") {
+      json_builder_set_member_name(builder, "requests");
+      json_builder_add_value(builder, requests_case(temp, options, mix_path));
+    }
+    if (options.only.empty() || options.only == "slow") {
+      json_builder_set_member_name(builder, "slow");
+      json_builder_add_value(builder, slow_case(temp, options));
     }
     if (options.only.empty() || options.only == "memory") {
       json_builder_set_member_name(builder, "memory");
