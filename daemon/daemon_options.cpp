@@ -14,7 +14,7 @@ namespace demucs {
 namespace {
 
 using Target = std::variant<std::string DaemonOptions::*, int DaemonOptions::*, std::int64_t DaemonOptions::*,
-                            bool DaemonOptions::*, std::vector<std::string> DaemonOptions::*>;
+                            double DaemonOptions::*, bool DaemonOptions::*, std::vector<std::string> DaemonOptions::*>;
 
 // One option: its name on the command line (the environment variable is
 // DEMUCS_VOCALSD_ and the name in capitals, '-' as '_'), the member it sets,
@@ -68,6 +68,19 @@ const OptionSpec kOptions[] = {
      "Open /events streams at most; more get 503 (default 64)", 1, 100000},
     {"tls-cert", &DaemonOptions::tls_cert, "FILE", "PEM certificate (chain): serve HTTPS (with --tls-key)"},
     {"tls-key", &DaemonOptions::tls_key, "FILE", "PEM private key of --tls-cert"},
+    {"max-duration", &DaemonOptions::max_duration_minutes, "MINUTES",
+     "Longest audio accepted, in minutes (default 30); a file that hides its length is stopped there", 0, 100000},
+    {"job-timeout", &DaemonOptions::job_timeout, "SECONDS", "Longest a job may run (default 7200)", 1, kMaxSeconds},
+    {"stall-timeout", &DaemonOptions::stall_timeout, "SECONDS",
+     "A job whose worker reports no progress for this long is stopped (default 120)", 1, kMaxSeconds},
+    {"worker-memory-mb", &DaemonOptions::worker_memory_mb, "MB",
+     "Address space of each worker process (default 8192)", 256, 1 << 22},
+    {"min-free-mb", &DaemonOptions::min_free_mb, "MB",
+     "Free space kept in the data folder: uploads are refused and jobs stopped below it (default 1024)", 0,
+     1 << 30},
+    {"shutdown-grace", &DaemonOptions::shutdown_grace, "SECONDS",
+     "On SIGTERM, how long running jobs may go on before they are stopped and queued again (default 30)", 0,
+     kMaxSeconds},
 };
 
 std::string environment_name(const OptionSpec &option) {
@@ -115,6 +128,16 @@ bool assign(const OptionSpec &option, const std::string &text, DaemonOptions &op
       return true;
     }
     bool operator()(std::int64_t DaemonOptions::*member) const { return number(options.*member); }
+    bool operator()(double DaemonOptions::*member) const {
+      gchar *end = nullptr;
+      const double value = g_ascii_strtod(text.c_str(), &end);
+      if (text.empty() || end == nullptr || *end != '\0' || !(value > 0) || value > static_cast<double>(option.max)) {
+        why = "is not a number above 0 and up to " + std::to_string(option.max);
+        return false;
+      }
+      options.*member = value;
+      return true;
+    }
     bool operator()(bool DaemonOptions::*member) const {
       if (text == "1" || text == "true" || text == "yes") {
         options.*member = true;

@@ -36,6 +36,14 @@ struct DaemonOptions {
   int max_event_streams = 64;
   std::string tls_cert;       ///< PEM files: HTTPS when both are set
   std::string tls_key;
+
+  // Workers, files and shutdown (see worker_process.h, disk_space.h).
+  double max_duration_minutes = 30;  ///< longer audio is refused, and stopped while decoding
+  int job_timeout = 7200;            ///< seconds a job may run in all
+  int stall_timeout = 120;           ///< seconds a worker may go without progress
+  int worker_memory_mb = 8192;       ///< address space of a worker
+  int min_free_mb = 1024;            ///< kept free in the data folder
+  int shutdown_grace = 30;           ///< seconds running jobs get to finish on SIGTERM
 };
 
 /// Parses argv (consumed by GOption) and the environment. On --help, prints

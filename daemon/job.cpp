@@ -58,6 +58,7 @@ JsonNode *job_status_json(const Job &job, std::optional<int> queue_position) {
   else
     json_object_set_null_member(object, "error_message");
   json_object_set_string_member(object, "created_at", iso8601_utc(job.created_at).c_str());
+  if (job.finished_at > 0) json_object_set_string_member(object, "finished_at", iso8601_utc(job.finished_at).c_str());
   json_object_set_string_member(object, "stem", job.stem.c_str());
   json_object_set_string_member(object, "format", job.format.c_str());
   if (queue_position) json_object_set_int_member(object, "queue_position", *queue_position);

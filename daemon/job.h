@@ -27,6 +27,7 @@ struct Job {
   double progress = 0.0;   ///< 0..100, never decreasing while processing
   std::string error_message;  ///< empty unless status == error
   std::int64_t created_at = 0;  ///< microseconds since the Unix epoch, UTC
+  std::int64_t finished_at = 0;  ///< when it completed or failed (same unit); 0 while not finished
   std::string input_path;   ///< the stored upload
   std::string output_path;  ///< where the result is (or will be) written
 };

@@ -2,11 +2,19 @@
 
 #include "daemon_log.h"
 
+#include "callback_guard.h"
+#include "separation_pipeline.h"
+#include "worker/worker_protocol.h"
+
+#include <dirent.h>
+#include <fcntl.h>
 #include <gio/gio.h>
 #include <glib/gstdio.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <set>
 
@@ -14,23 +22,32 @@ namespace demucs {
 
 namespace {
 
-// Deletes a folder and everything in it (job folders hold only plain files).
-void remove_tree(const std::string &path) {
-  GDir *dir = g_dir_open(path.c_str(), 0, nullptr);
-  if (dir == nullptr) {
-    g_remove(path.c_str());
+// Deletes a folder and everything in it, never following a symbolic link: a
+// link (where a folder or file is expected) is removed, not what it points
+// to. Job folders hold only plain files.
+void remove_tree_at(int parent, const char *name) {
+  const int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) {
+    unlinkat(parent, name, 0);  // a file, a link, or nothing
     return;
   }
-  while (const gchar *name = g_dir_read_name(dir)) {
-    const std::string child = path + G_DIR_SEPARATOR_S + name;
-    if (g_file_test(child.c_str(), G_FILE_TEST_IS_DIR) && !g_file_test(child.c_str(), G_FILE_TEST_IS_SYMLINK))
-      remove_tree(child);
-    else
-      g_remove(child.c_str());
+  DIR *dir = fdopendir(fd);
+  if (dir == nullptr) {
+    close(fd);
+    return;
   }
-  g_dir_close(dir);
-  g_rmdir(path.c_str());
+  while (const dirent *entry = readdir(dir)) {
+    if (std::strcmp(entry->d_name, ".") == 0 || std::strcmp(entry->d_name, "..") == 0) continue;
+    if (entry->d_type == DT_DIR)
+      remove_tree_at(dirfd(dir), entry->d_name);
+    else
+      unlinkat(dirfd(dir), entry->d_name, 0);
+  }
+  closedir(dir);
+  unlinkat(parent, name, AT_REMOVEDIR);
 }
+
+void remove_tree(const std::string &path) { remove_tree_at(AT_FDCWD, path.c_str()); }
 
 // Deletes the *.partial files (outputs cut short by a stop) in a job folder.
 void remove_partial_outputs(const std::string &folder) {
@@ -43,25 +60,49 @@ void remove_partial_outputs(const std::string &folder) {
 
 }  // namespace
 
-JobScheduler::JobScheduler(JobStore &store, SchedulerSettings settings)
-    : store_(store), settings_(std::move(settings)) {
+JobScheduler::JobScheduler(JobStore &store, DiskSpace &disk, SchedulerSettings settings)
+    : store_(store), disk_(disk), settings_(std::move(settings)) {
   g_mkdir_with_parents((settings_.data_dir + "/jobs").c_str(), 0700);
 }
 
 JobScheduler::~JobScheduler() {
   if (start_source_) g_source_remove(start_source_);
   for (auto &entry : running_) {
-    daemon_log("job %s: stopped by shutdown; it will run again at the next start", entry.first.c_str());
-    entry.second.pipeline->cancel();
+    entry.second.worker->kill();
+    Job &job = entry.second.job;
+    job.status = JobStatus::pending;
+    job.progress = 0;
+    store_state(job);
+    daemon_log("job %s: stopped by shutdown; queued again, it runs from the start at the next start",
+               entry.first.c_str());
   }
   running_.clear();
 }
 
+// The store may fail (a full disk, a damaged file): the job goes on in
+// memory, and the log says so.
+void JobScheduler::store_state(const Job &job) {
+  try {
+    store_.update_state(job);
+  } catch (const JobStoreError &error) {
+    daemon_log("job %s: its state could not be stored: %s", job.id.c_str(), error.what());
+  }
+}
+
 std::string JobScheduler::job_folder(const std::string &id) const { return settings_.data_dir + "/jobs/" + id; }
 
-void JobScheduler::recover() {
-  const int requeued = store_.requeue_interrupted();
-  if (requeued > 0) daemon_log("%d interrupted job(s) queued again", requeued);
+bool JobScheduler::recover() {
+  try {
+    const int requeued = store_.requeue_interrupted();
+    if (requeued > 0) daemon_log("%d interrupted job(s) queued again", requeued);
+    recovered_ = true;
+  } catch (const JobStoreError &error) {
+    // A full disk, most likely: serve anyway; the jobs wait (they show as
+    // pending) until the store can be written again.
+    daemon_log("interrupted jobs cannot be queued again yet (trying again later): %s", error.what());
+    return false;
+  }
+  schedule_start();
 
   std::set<std::string> known;
   for (const Job &job : store_.recent(std::numeric_limits<int>::max())) known.insert(job.id);
@@ -76,6 +117,16 @@ void JobScheduler::recover() {
       }
     }
     g_dir_close(dir);
+  }
+  return true;
+}
+
+// A job left "processing" by a daemon that stopped, while the store could
+// not yet put it back in the queue, is waiting: say so.
+void JobScheduler::show_interrupted_as_waiting(Job &job) const {
+  if (!recovered_ && job.status == JobStatus::processing && running_.count(job.id) == 0) {
+    job.status = JobStatus::pending;
+    job.progress = 0;
   }
 }
 
@@ -101,7 +152,9 @@ void JobScheduler::submit(Job &job) {
 std::optional<Job> JobScheduler::find(const std::string &id) const {
   auto running = running_.find(id);
   if (running != running_.end()) return running->second.job;
-  return store_.find(id);
+  std::optional<Job> job = store_.find(id);
+  if (job) show_interrupted_as_waiting(*job);
+  return job;
 }
 
 std::vector<Job> JobScheduler::recent(int limit) const {
@@ -109,6 +162,7 @@ std::vector<Job> JobScheduler::recent(int limit) const {
   for (Job &job : jobs) {
     auto running = running_.find(job.id);
     if (running != running_.end()) job = running->second.job;
+    show_interrupted_as_waiting(job);
   }
   return jobs;
 }
@@ -127,7 +181,7 @@ bool JobScheduler::remove(const std::string &id) {
   if (!job) return false;
   auto running = running_.find(id);
   if (running != running_.end()) {
-    running->second.pipeline->cancel();
+    running->second.worker->kill();  // SIGKILL; GLib reaps it
     running_.erase(running);
     daemon_log("job %s: cancelled while processing", id.c_str());
   }
@@ -142,11 +196,11 @@ bool JobScheduler::remove(const std::string &id) {
 int JobScheduler::remove_expired(std::int64_t ttl_seconds) {
   const std::int64_t cutoff = g_get_real_time() - ttl_seconds * G_USEC_PER_SEC;
   int removed = 0;
-  for (const Job &job : store_.created_before(cutoff)) {
-    if (job.status != JobStatus::completed && job.status != JobStatus::error) continue;
+  for (const Job &job : store_.finished_before(cutoff)) {
+    if (running_.count(job.id)) continue;
     store_.remove(job.id);
     delete_files(job.id);
-    daemon_log("job %s: expired and removed (older than %lld s)", job.id.c_str(),
+    daemon_log("job %s: expired and removed (finished more than %lld s ago)", job.id.c_str(),
                static_cast<long long>(ttl_seconds));
     notify(job, true);
     ++removed;
@@ -198,7 +252,7 @@ void JobScheduler::start_waiting_jobs() {
     }
     return;
   }
-  if (!model_ready_) return;
+  if (!model_ready_ || stopping_ || !recovered_) return;
   for (Job &job : store_.pending()) {
     if (static_cast<int>(running_.size()) >= settings_.max_jobs) break;
     if (running_.count(job.id)) continue;
@@ -206,49 +260,80 @@ void JobScheduler::start_waiting_jobs() {
   }
 }
 
+std::vector<std::string> JobScheduler::worker_arguments(const Job &job) const {
+  std::vector<std::string> arguments = {settings_.worker_program, "worker", "separate",
+                                        "--input", job.input_path, "--output", job.output_path,
+                                        "--format", job.format, "--model", settings_.model,
+                                        "--device", settings_.device, "--stem", job.stem};
+  if (settings_.max_audio_seconds > 0) {
+    arguments.push_back("--max-seconds");
+    arguments.push_back(std::to_string(settings_.max_audio_seconds));
+  }
+  if (settings_.test_faults) {
+    const std::string name = job.filename.substr(0, job.filename.find('.'));
+    if (name == "crash" || name == "hang" || name == "allocate") {
+      arguments.push_back("--test-fault");
+      arguments.push_back(name);
+    }
+  }
+  return arguments;
+}
+
 void JobScheduler::start(Job job) {
   const std::string id = job.id;
-  SeparationSettings separation;
-  separation.input_path = job.input_path;
-  separation.output_path = job.output_path;
-  separation.format = output_format_from_name(job.format).value_or(OutputFormat::wav);
-  separation.model = settings_.model;
-  separation.device = settings_.device;
-  separation.stem = job.stem;
-
   set_state(job, JobStatus::processing, 0.0, "");
   Running &running = running_[id];
   running.job = job;
-  running.pipeline = std::make_unique<SeparationPipeline>(separation);
+  running.worker = std::make_unique<WorkerProcess>(worker_arguments(job), settings_.worker_limits);
   notify(job, false);
-  running.pipeline->start(
-      [this, id](double percent, GstClockTime, GstClockTime) { on_progress(id, percent); },
-      [this, id](bool ok, const std::string &error_message) { on_done(id, ok, error_message); });
+  std::string error;
+  const bool started = running.worker->start(
+      [this, id](JsonObject *event) {
+        guarded("a worker's event", [&] {
+          if (g_strcmp0(json_object_get_string_member_with_default(event, "event", ""), "progress") == 0)
+            on_progress(id, json_object_get_double_member_with_default(event, "percent", 0.0));
+        });
+      },
+      [this, id](const WorkerOutcome &outcome) { guarded("a worker's end", [&] { on_done(id, outcome); }); },
+      error);
+  if (!started) on_done(id, WorkerOutcome{false, "failed", error});
 }
 
 void JobScheduler::on_progress(const std::string &id, double percent) {
   auto running = running_.find(id);
   if (running == running_.end()) return;
   Job &job = running->second.job;
+  // The result being written must not fill the disk.
+  if (!disk_.above_minimum()) {
+    running->second.worker->kill();
+    on_done(id, WorkerOutcome{false, "disk_full", disk_full_text(disk_.min_free_bytes())});
+    return;
+  }
   percent = std::clamp(percent, 0.0, 100.0);
   if (percent <= job.progress) return;
   // The store gets whole percents; listeners get every step.
   const bool store = std::floor(percent) > std::floor(job.progress);
   job.progress = percent;
-  if (store) store_.update_state(job);
+  if (store) store_state(job);
   notify(job, false);
 }
 
-void JobScheduler::on_done(const std::string &id, bool ok, const std::string &error_message) {
+void JobScheduler::on_done(const std::string &id, const WorkerOutcome &outcome) {
   auto running = running_.find(id);
   if (running == running_.end()) return;
   Job job = running->second.job;
-  // The pipeline may be destroyed from inside its own callback.
+  // Erasing destroys the WorkerProcess, which may be the caller: it allows that.
   running_.erase(running);
-  if (ok)
+  if (outcome.ok) {
     set_state(job, JobStatus::completed, 100.0, "");
-  else
-    set_state(job, JobStatus::error, job.progress, error_message);
+  } else {
+    g_remove(partial_output_path(job.output_path).c_str());
+    const std::string message =
+        outcome.kind == "disk_full" && outcome.message.find("disk full") == std::string::npos
+            ? "disk full: the server ran out of space while writing the result (" + outcome.message + ")"
+            : outcome.message;
+    set_state(job, JobStatus::error, job.progress, message);
+  }
   notify(job, false);
   schedule_start();
 }
@@ -257,7 +342,9 @@ void JobScheduler::set_state(Job &job, JobStatus status, double progress, const 
   job.status = status;
   job.progress = progress;
   job.error_message = error_message;
-  store_.update_state(job);
+  const bool finished = status == JobStatus::completed || status == JobStatus::error;
+  job.finished_at = finished ? g_get_real_time() : 0;
+  store_state(job);
   if (status == JobStatus::error)
     daemon_log("job %s: error: %s", job.id.c_str(), error_message.c_str());
   else

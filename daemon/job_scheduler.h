@@ -1,13 +1,15 @@
-// Runs the jobs: at most max_jobs separation pipelines at once, the others
-// waiting in upload order; each job's state goes to the store as it changes
-// and to whoever listens (the Server-Sent Events streams). Everything happens
-// on the daemon's main loop.
+// Runs the jobs: at most max_jobs worker processes at once (each job one
+// `demucs-vocalsd worker separate`, worker_process.h), the others waiting in
+// upload order; each job's state goes to the store as it changes and to
+// whoever listens (the Server-Sent Events streams). A worker that crashes,
+// stalls, runs too long or hits a limit ends its job in error; the others go
+// on. Everything happens on the daemon's main loop; nothing here blocks.
 #pragma once
 
+#include "disk_space.h"
 #include "job.h"
 #include "job_store.h"
-
-#include "separation_pipeline.h"
+#include "worker_process.h"
 
 #include <cstdint>
 #include <functional>
@@ -23,6 +25,10 @@ struct SchedulerSettings {
   std::string model;
   std::string device;
   int max_jobs = 1;
+  std::string worker_program;  ///< the demucs-vocalsd executable
+  WorkerLimits worker_limits;
+  double max_audio_seconds = 0;  ///< a worker stops a longer decode; 0: no limit
+  bool test_faults = false;      ///< DEMUCS_VOCALSD_TEST_WORKER_FAULT: jobs named crash/hang/allocate.* fault
 };
 
 class JobScheduler {
@@ -30,9 +36,9 @@ class JobScheduler {
   /// A job changed (deleted: it was removed, `job` is its last state).
   using Listener = std::function<void(const Job &job, bool deleted)>;
 
-  JobScheduler(JobStore &store, SchedulerSettings settings);
-  /// Stops running pipelines, leaving their jobs "processing" in the store:
-  /// they run again from the start at the next start-up.
+  JobScheduler(JobStore &store, DiskSpace &disk, SchedulerSettings settings);
+  /// Kills running workers and puts their jobs back in the queue: they run
+  /// again from the start at the next start-up.
   ~JobScheduler();
   JobScheduler(const JobScheduler &) = delete;
   JobScheduler &operator=(const JobScheduler &) = delete;
@@ -41,8 +47,10 @@ class JobScheduler {
   std::string job_folder(const std::string &id) const;
 
   /// Puts jobs left "processing" by a stopped daemon back in the queue and
-  /// removes job folders that no job owns (uploads cut short). Call once at start.
-  void recover();
+  /// removes job folders that no job owns (uploads cut short). Call at
+  /// start, and again until it returns true: false when the store cannot be
+  /// written (a full disk); no job starts until it succeeds.
+  bool recover();
 
   /// Whether pipelines may start: false while the model downloads or loads.
   /// When `unavailable_reason` is not empty, every waiting and future job
@@ -54,12 +62,14 @@ class JobScheduler {
 
   /// Stores a new pending job (sets job.sequence) and starts it when a slot is free.
   void submit(Job &job);
-  /// Cancels the job's pipeline if it runs, deletes its files and the job.
-  /// False if there is no such job.
+  /// Kills the job's worker if it runs, deletes its files and the job. At
+  /// once: nothing waits for the worker. False if there is no such job.
   bool remove(const std::string &id);
-  /// Removes finished jobs (completed or error) created more than `ttl_seconds`
-  /// ago, with their files. Returns how many.
+  /// Removes finished jobs (completed or error) that finished more than
+  /// `ttl_seconds` ago, with their files. Returns how many.
   int remove_expired(std::int64_t ttl_seconds);
+  /// No new job starts from now on (shutting down); running ones go on.
+  void stop_starting() { stopping_ = true; }
 
   /// A job, with the live progress of a running one.
   std::optional<Job> find(const std::string &id) const;
@@ -77,21 +87,27 @@ class JobScheduler {
  private:
   struct Running {
     Job job;
-    std::unique_ptr<SeparationPipeline> pipeline;
+    std::unique_ptr<WorkerProcess> worker;
   };
 
   void start_waiting_jobs();
+  void show_interrupted_as_waiting(Job &job) const;
   void start(Job job);
   void on_progress(const std::string &id, double percent);
-  void on_done(const std::string &id, bool ok, const std::string &error_message);
+  void on_done(const std::string &id, const WorkerOutcome &outcome);
+  std::vector<std::string> worker_arguments(const Job &job) const;
   void set_state(Job &job, JobStatus status, double progress, const std::string &error_message);
+  void store_state(const Job &job);
   void notify(const Job &job, bool deleted);
   void delete_files(const std::string &id);
   void schedule_start();
   static gboolean on_start_waiting(gpointer self);
 
   JobStore &store_;
+  DiskSpace &disk_;
   SchedulerSettings settings_;
+  bool stopping_ = false;
+  bool recovered_ = false;
   bool model_ready_ = false;
   std::string model_unavailable_;
   std::function<void()> request_model_;

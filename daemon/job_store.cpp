@@ -16,13 +16,18 @@ CREATE TABLE IF NOT EXISTS jobs (
   error_message TEXT NOT NULL DEFAULT '',
   created_at    INTEGER NOT NULL,
   input_path    TEXT NOT NULL,
-  output_path   TEXT NOT NULL
+  output_path   TEXT NOT NULL,
+  finished_at   INTEGER
 );
 CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs (status, sequence);
 )SQL";
 
+// The schema's version (PRAGMA user_version): 1 had no finished_at.
+constexpr int kSchemaVersion = 2;
+
 constexpr const char *kColumns =
-    "sequence, id, filename, stem, format, status, progress, error_message, created_at, input_path, output_path";
+    "sequence, id, filename, stem, format, status, progress, error_message, created_at, input_path, output_path, "
+    "finished_at";
 
 std::string column_text(sqlite3_stmt *statement, int column) {
   const unsigned char *text = sqlite3_column_text(statement, column);
@@ -64,6 +69,34 @@ JobStore::JobStore(const std::string &path) : path_(path) {
   execute("PRAGMA journal_mode=WAL");
   execute("PRAGMA synchronous=NORMAL");
   execute(kSchema);
+  migrate();
+}
+
+// Brings a database made by an older daemon up to kSchemaVersion, in place.
+void JobStore::migrate() {
+  Statement version(db_, "PRAGMA user_version");
+  if (!version || sqlite3_step(version.get()) != SQLITE_ROW) fail("cannot read the schema version");
+  const int found = sqlite3_column_int(version.get(), 0);
+  if (found >= kSchemaVersion) return;
+  bool has_finished_at = false;
+  {
+    Statement columns(db_, "PRAGMA table_info(jobs)");
+    while (columns && sqlite3_step(columns.get()) == SQLITE_ROW)
+      has_finished_at = has_finished_at || column_text(columns.get(), 1) == "finished_at";
+  }
+  execute("BEGIN IMMEDIATE");
+  try {
+    if (!has_finished_at) {
+      // Jobs finished before the column existed count from their creation.
+      execute("ALTER TABLE jobs ADD COLUMN finished_at INTEGER");
+      execute("UPDATE jobs SET finished_at = created_at WHERE status IN ('completed', 'error')");
+    }
+    execute(("PRAGMA user_version = " + std::to_string(kSchemaVersion)).c_str());
+    execute("COMMIT");
+  } catch (const JobStoreError &) {
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    throw;
+  }
 }
 
 JobStore::~JobStore() { sqlite3_close(db_); }
@@ -101,12 +134,14 @@ void JobStore::insert(Job &job) {
 }
 
 void JobStore::update_state(const Job &job) {
-  Statement statement(db_, "UPDATE jobs SET status = ?1, progress = ?2, error_message = ?3 WHERE id = ?4");
+  Statement statement(db_,
+                      "UPDATE jobs SET status = ?1, progress = ?2, error_message = ?3, finished_at = ?5 WHERE id = ?4");
   if (!statement) fail("cannot prepare an update");
   statement.bind(1, std::string(job_status_name(job.status)));
   statement.bind(2, job.progress);
   statement.bind(3, job.error_message);
   statement.bind(4, job.id);
+  if (job.finished_at > 0) statement.bind(5, job.finished_at);  // else NULL
   if (sqlite3_step(statement.get()) != SQLITE_DONE) fail("cannot update job " + job.id);
 }
 
@@ -140,6 +175,7 @@ std::vector<Job> JobStore::select(const std::string &where_and_order, const std:
     job.created_at = sqlite3_column_int64(row, 8);
     job.input_path = column_text(row, 9);
     job.output_path = column_text(row, 10);
+    job.finished_at = sqlite3_column_int64(row, 11);  // NULL reads as 0
     jobs.push_back(std::move(job));
   }
   if (step != SQLITE_DONE) fail("cannot read jobs");
@@ -166,8 +202,9 @@ std::vector<Job> JobStore::recent(int limit) const {
   return select("ORDER BY sequence DESC LIMIT ?1", {}, {limit});
 }
 
-std::vector<Job> JobStore::created_before(std::int64_t unix_microseconds) const {
-  return select("WHERE created_at < ?1 ORDER BY sequence", {}, {unix_microseconds});
+std::vector<Job> JobStore::finished_before(std::int64_t unix_microseconds) const {
+  return select("WHERE status IN ('completed', 'error') AND finished_at < ?1 ORDER BY sequence", {},
+                {unix_microseconds});
 }
 
 int JobStore::requeue_interrupted() {

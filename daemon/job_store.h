@@ -1,5 +1,6 @@
 // The jobs, kept in an SQLite database in the data folder, so that a restart
-// loses nothing. Every change is written at once (each statement is its own
+// loses nothing. A database of an older daemon is migrated in place (its
+// version is PRAGMA user_version). Every change is written at once (each statement is its own
 // transaction; the database is in WAL mode so that a crash leaves it whole).
 #pragma once
 
@@ -41,14 +42,15 @@ class JobStore {
   int pending_count() const;
   /// The jobs, newest first, at most `limit`.
   std::vector<Job> recent(int limit) const;
-  /// Jobs created before `unix_microseconds`.
-  std::vector<Job> created_before(std::int64_t unix_microseconds) const;
+  /// Finished jobs (completed or error) that finished before `unix_microseconds`.
+  std::vector<Job> finished_before(std::int64_t unix_microseconds) const;
   /// Jobs left "processing" by a daemon that stopped: back to pending, progress
   /// 0, so that they run again from the start. Returns how many.
   int requeue_interrupted();
 
  private:
   void execute(const char *sql) const;
+  void migrate();
   std::vector<Job> select(const std::string &where_and_order, const std::vector<std::string> &texts,
                           const std::vector<std::int64_t> &numbers) const;
   [[noreturn]] void fail(const std::string &what) const;

@@ -1,15 +1,21 @@
 // demucs-vocalsd: the REST service. Uploads become jobs, each job a
 // separation pipeline (pipeline/), the browser UI in web/ is served at /.
 #include "access_policy.h"
+#include "callback_guard.h"
 #include "daemon_log.h"
 #include "daemon_options.h"
+#include "data_dir_lock.h"
 #include "descriptor_limit.h"
+#include "disk_space.h"
 #include "http_listener.h"
 #include "job_scheduler.h"
 #include "job_store.h"
 #include "model_provisioner.h"
 #include "rest_api.h"
 #include "static_files.h"
+#include "systemd_notify.h"
+#include "worker/worker_main.h"
+#include "worker_process.h"
 
 #include "demucs_plugin_location.h"
 
@@ -60,11 +66,68 @@ GTlsCertificate *load_certificate(const DaemonOptions &options) {
   return certificate;
 }
 
-gboolean on_stop_signal(gpointer loop) {
-  daemon_log("stopping (signal received)");
-  g_main_loop_quit(static_cast<GMainLoop *>(loop));
-  return G_SOURCE_CONTINUE;
+// SIGTERM or SIGINT: stop accepting at once, let running jobs finish for up
+// to --shutdown-grace seconds, then stop. A second signal stops at once.
+struct Shutdown {
+  GMainLoop *loop = nullptr;
+  std::unique_ptr<HttpListener> *listener = nullptr;
+  JobScheduler *scheduler = nullptr;
+  int grace_seconds = 30;
+  gint64 deadline = 0;
+  guint poll_source = 0;
+
+  static gboolean on_signal(gpointer data) {
+    auto *self = static_cast<Shutdown *>(data);
+    if (self->deadline != 0) {
+      daemon_log("stopping now (second signal)");
+      g_main_loop_quit(self->loop);
+      return G_SOURCE_CONTINUE;
+    }
+    notify_systemd("STOPPING=1");
+    self->deadline = g_get_monotonic_time() + static_cast<gint64>(self->grace_seconds) * G_USEC_PER_SEC;
+    self->listener->reset();  // no new connections
+    self->scheduler->stop_starting();
+    daemon_log("stopping (signal received): no new requests; %d running job(s) get up to %d s to finish",
+               self->scheduler->running_count(), self->grace_seconds);
+    self->poll_source = g_timeout_add(100, on_poll, self);
+    on_poll(self);
+    return G_SOURCE_CONTINUE;
+  }
+
+  static gboolean on_poll(gpointer data) {
+    auto *self = static_cast<Shutdown *>(data);
+    if (self->scheduler->running_count() > 0 && g_get_monotonic_time() < self->deadline) return G_SOURCE_CONTINUE;
+    self->poll_source = 0;
+    g_main_loop_quit(self->loop);
+    return G_SOURCE_REMOVE;
+  }
+};
+
+// The worker limits for jobs (`probe` false) and for upload probes.
+WorkerLimits worker_limits(const DaemonOptions &options, bool probe) {
+  constexpr std::int64_t kMiB = 1024 * 1024;
+  WorkerLimits limits;
+  limits.memory_bytes = static_cast<std::int64_t>(options.worker_memory_mb) * kMiB;
+  if (probe) {
+    limits.cpu_seconds = 120;
+    limits.file_bytes = 64 * kMiB;  // it writes nothing of its own; GStreamer's registry may be written
+    limits.stall_seconds = 60;
+    limits.wall_seconds = 60;
+    return limits;
+  }
+  const std::int64_t cores = std::max(1u, g_get_num_processors());
+  limits.cpu_seconds = static_cast<std::int64_t>(options.job_timeout) * cores + 60;
+  // The longest result: stereo float at 48 kHz for --max-duration, and room.
+  const double longest_result = options.max_duration_minutes * 60.0 * 48000 * 2 * 4 * 1.1;
+  limits.file_bytes = std::max<std::int64_t>(64 * kMiB, static_cast<std::int64_t>(longest_result));
+  limits.stall_seconds = options.stall_timeout;
+  limits.wall_seconds = options.job_timeout;
+  return limits;
 }
+
+// Exit status for a problem that a restart cannot fix (a damaged database,
+// a data folder in use): the unit file tells systemd not to restart on it.
+constexpr int kExitDoNotRestart = 78;
 
 int run(int argc, char **argv) {
   int exit_status = 0;
@@ -103,26 +166,57 @@ int run(int argc, char **argv) {
     g_object_unref(address);
     return 1;
   }
+  const DataDirLock lock(options.data_dir);
+  if (!lock.ok()) {
+    std::fprintf(stderr, "demucs-vocalsd: %s\n", lock.error().c_str());
+    g_object_unref(address);
+    return kExitDoNotRestart;
+  }
   initialize_gstreamer_with_demucs_plugin();
 
   std::unique_ptr<JobStore> store;
   try {
     store = std::make_unique<JobStore>(options.data_dir + "/jobs.sqlite3");
   } catch (const JobStoreError &error) {
-    std::fprintf(stderr, "demucs-vocalsd: %s\n", error.what());
+    std::fprintf(stderr,
+                 "demucs-vocalsd: %s\nMove the damaged database aside (its jobs are lost) or free some disk space, "
+                 "then start again.\n",
+                 error.what());
     g_object_unref(address);
-    return 1;
+    return kExitDoNotRestart;
   }
 
   GMainLoop *loop = g_main_loop_new(nullptr, FALSE);
-  auto scheduler = std::make_unique<JobScheduler>(
-      *store, SchedulerSettings{options.data_dir, options.model, options.device, options.max_jobs});
-  scheduler->recover();
+  DiskSpace disk(options.data_dir, static_cast<std::int64_t>(options.min_free_mb) * 1024 * 1024);
+  const std::string program = current_program_path();
+  SchedulerSettings scheduler_settings;
+  scheduler_settings.data_dir = options.data_dir;
+  scheduler_settings.model = options.model;
+  scheduler_settings.device = options.device;
+  scheduler_settings.max_jobs = options.max_jobs;
+  scheduler_settings.worker_program = program;
+  scheduler_settings.worker_limits = worker_limits(options, false);
+  scheduler_settings.max_audio_seconds = options.max_duration_minutes * 60.0;
+  scheduler_settings.test_faults = g_getenv("DEMUCS_VOCALSD_TEST_WORKER_FAULT") != nullptr;
+  auto scheduler = std::make_unique<JobScheduler>(*store, disk, scheduler_settings);
+  // A full disk or a store that cannot be written must not keep the daemon
+  // from serving what it can: recovery is tried again every few seconds.
+  bool recovered = false;
+  guarded("start-up recovery", [&] { recovered = scheduler->recover(); });
+  guint recovery_source = 0;
+  if (!recovered)
+    recovery_source = g_timeout_add_seconds(5, [](gpointer data) -> gboolean {
+      bool done = false;
+      guarded("start-up recovery", [&] { done = static_cast<JobScheduler *>(data)->recover(); });
+      return done ? G_SOURCE_REMOVE : G_SOURCE_CONTINUE;
+    }, scheduler.get());
 
   auto model = std::make_unique<ModelProvisioner>(
       options.model, options.device, g_main_context_default(), [&scheduler](const ModelProvisioner::State &state) {
-        scheduler->set_model_state(state.phase == ModelProvisioner::Phase::ready,
-                                   state.phase == ModelProvisioner::Phase::unavailable ? state.error_message : "");
+        guarded("the model's state", [&] {
+          scheduler->set_model_state(state.phase == ModelProvisioner::Phase::ready,
+                                     state.phase == ModelProvisioner::Phase::unavailable ? state.error_message : "");
+        });
       });
 
   scheduler->on_model_wanted([&model] { model->retry(); });
@@ -140,8 +234,11 @@ int run(int argc, char **argv) {
   api_settings.max_queue = options.max_queue;
   api_settings.max_uploads = options.max_uploads;
   api_settings.max_event_streams = std::min(options.max_event_streams, max_connections);
+  api_settings.max_audio_seconds = options.max_duration_minutes * 60.0;
+  api_settings.worker_program = program;
+  api_settings.probe_limits = worker_limits(options, true);
   api_settings.version = DEMUCS_VOCALS_VERSION;
-  auto api = std::make_unique<RestApi>(server, *scheduler, *model, web, access, api_settings);
+  auto api = std::make_unique<RestApi>(server, *scheduler, *model, web, access, disk, api_settings);
 
   auto listener = std::make_unique<HttpListener>(
       server, ListenerSettings{options.idle_timeout, max_connections, certificate});
@@ -163,11 +260,16 @@ int run(int argc, char **argv) {
              access.token_required() ? "API token required" : "no API token",
              listener->is_https() ? "HTTPS" : "plain HTTP", max_connections, options.idle_timeout,
              options.max_uploads, api_settings.max_event_streams);
+  daemon_log("jobs: one worker process each, audio up to %g minutes, %d s at most, stopped after %d s without "
+             "progress, %d MB of address space; %d MB kept free on disk",
+             options.max_duration_minutes, options.job_timeout, options.stall_timeout, options.worker_memory_mb,
+             options.min_free_mb);
   std::printf("Listening on %s\n", served_url(*listener, options).c_str());
   std::fflush(stdout);
+  notify_systemd("READY=1");
 
   model->start();
-  scheduler->remove_expired(options.job_ttl);
+  guarded("expiry", [&] { scheduler->remove_expired(options.job_ttl); });
   struct Cleanup {
     JobScheduler *scheduler;
     std::int64_t ttl;
@@ -176,20 +278,27 @@ int run(int argc, char **argv) {
       static_cast<guint>(options.cleanup_interval),
       [](gpointer data) -> gboolean {
         auto *what = static_cast<Cleanup *>(data);
-        what->scheduler->remove_expired(what->ttl);
+        guarded("expiry", [&] { what->scheduler->remove_expired(what->ttl); });
         return G_SOURCE_CONTINUE;
       },
       &cleanup);
-  const guint interrupt_source = g_unix_signal_add(SIGINT, on_stop_signal, loop);
-  const guint terminate_source = g_unix_signal_add(SIGTERM, on_stop_signal, loop);
+  Shutdown shutdown;
+  shutdown.loop = loop;
+  shutdown.listener = &listener;
+  shutdown.scheduler = scheduler.get();
+  shutdown.grace_seconds = options.shutdown_grace;
+  const guint interrupt_source = g_unix_signal_add(SIGINT, Shutdown::on_signal, &shutdown);
+  const guint terminate_source = g_unix_signal_add(SIGTERM, Shutdown::on_signal, &shutdown);
 
   g_main_loop_run(loop);
 
   g_source_remove(cleanup_source);
+  if (recovery_source && g_main_context_find_source_by_id(nullptr, recovery_source)) g_source_remove(recovery_source);
   g_source_remove(interrupt_source);
   g_source_remove(terminate_source);
-  // No new requests, then no pipelines (their jobs stay "processing" in the
-  // database and run again at the next start), then the model.
+  if (shutdown.poll_source) g_source_remove(shutdown.poll_source);
+  // No new requests, then no workers (their jobs go back to the queue and
+  // run again at the next start), then the model.
   listener.reset();
   api.reset();
   soup_server_disconnect(server);
@@ -211,5 +320,6 @@ int main(int argc, char **argv) {
   // default, which costs a quarter of the speed on small machines; libgomp
   // reads this when the plugin loads it.
   g_setenv("OMP_WAIT_POLICY", "PASSIVE", FALSE);
+  if (argc > 1 && std::strcmp(argv[1], "worker") == 0) return demucs::run_worker(argc, argv);
   return demucs::run(argc, argv);
 }

@@ -26,10 +26,6 @@ ModelProvisioner::~ModelProvisioner() {
   *alive_ = false;
   g_cancellable_cancel(cancellable_);
   if (thread_.joinable()) thread_.join();
-  if (holder_) {
-    gst_element_set_state(holder_, GST_STATE_NULL);
-    gst_object_unref(holder_);
-  }
   g_object_unref(cancellable_);
   g_main_context_unref(context_);
 }
@@ -165,7 +161,10 @@ std::string ModelProvisioner::load() {
     gst_object_unref(pipeline);
     return message;
   }
-  holder_ = pipeline;
+  // Loadable: that is what the daemon needed to know. Each job's worker
+  // process loads its own copy, so this one is let go.
+  gst_element_set_state(pipeline, GST_STATE_NULL);
+  gst_object_unref(pipeline);
   return "";
 }
 

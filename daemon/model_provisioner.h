@@ -1,11 +1,10 @@
-// Makes the daemon's model ready once, at start-up, and keeps it loaded:
+// Makes the daemon's model ready once, at start-up:
 //
 // 1. a known model name (htdemucs) whose files the model cache lacks is
 //    downloaded into the cache (progress in the log and in state());
-// 2. a demucsvocals element is brought to READY, which loads the model, and
-//    kept there for the daemon's life. The element shares loaded models
-//    within a process, so every job's pipeline uses this one copy instead of
-//    loading its own.
+// 2. a demucsvocals element is brought to READY, which loads the model, to
+//    know that it loads; then it is let go. Jobs run in worker processes,
+//    each of which loads the model from the cache (see worker_process.h).
 //
 // Both steps run on a thread of their own; the main loop hears of each change
 // through the callback. When the model cannot be had (offline, a bad file),
@@ -65,7 +64,6 @@ class ModelProvisioner {
   GMainContext *context_;
   ChangeCallback on_change_;
   GCancellable *cancellable_;
-  GstElement *holder_ = nullptr;  // a pipeline holding the READY demucsvocals element
   mutable std::mutex mutex_;
   State state_;
   std::thread thread_;

@@ -1,6 +1,7 @@
 #include "rest_api.h"
 
 #include "access_log.h"
+#include "callback_guard.h"
 #include "event_stream.h"
 #include "job_id.h"
 #include "json_reply.h"
@@ -14,6 +15,7 @@
 #include "registry/model_registry.h"
 
 #include <cmath>
+#include <cstdio>
 #include <memory>
 
 namespace demucs {
@@ -63,14 +65,16 @@ const char *audio_content_type(const std::string &format) {
 }  // namespace
 
 RestApi::RestApi(SoupServer *server, JobScheduler &scheduler, const ModelProvisioner &model,
-                 const StaticFiles &web, const AccessPolicy &access, RestApiSettings settings)
+                 const StaticFiles &web, const AccessPolicy &access, DiskSpace &disk, RestApiSettings settings)
     : server_(server),
       scheduler_(scheduler),
       model_(model),
       web_(web),
       access_(access),
       gate_(access),
-      settings_(std::move(settings)) {
+      disk_(disk),
+      settings_(std::move(settings)),
+      probe_(settings_.worker_program, settings_.probe_limits) {
   // libsoup pairs early and normal handlers by path: every path has both.
   soup_server_add_early_handler(server_, "/upload", on_early, this, nullptr);
   soup_server_add_handler(server_, "/upload", on_request, this, nullptr);
@@ -85,21 +89,25 @@ RestApi::~RestApi() {
   soup_server_remove_handler(server_, "/");
 }
 
-void RestApi::on_request_finished(SoupServer *, SoupServerMessage *message, gpointer) { log_request(message); }
+void RestApi::on_request_finished(SoupServer *, SoupServerMessage *message, gpointer) {
+  guarded("the access log", [&] { log_request(message); });
+}
 
 // --- POST /upload ------------------------------------------------------------
 
 void RestApi::on_early(SoupServer *, SoupServerMessage *message, const char *path, GHashTable *, gpointer data) {
   auto *self = static_cast<RestApi *>(data);
-  mark_request_start(message);
-  if (!self->gate_.admit(message, path)) return;
-  if (g_strcmp0(path, "/upload") != 0) return;  // below /upload: the normal handler says 404
-  if (!is_method(message, "POST")) {
-    refuse(message, SOUP_STATUS_METHOD_NOT_ALLOWED,
-           std::string("Method ") + soup_server_message_get_method(message) + " is not allowed here; use POST.");
-    return;
-  }
-  self->begin_upload(message);
+  guarded("a request's headers", [&] {
+    mark_request_start(message);
+    if (!self->gate_.admit(message, path)) return;
+    if (g_strcmp0(path, "/upload") != 0) return;  // below /upload: the normal handler says 404
+    if (!is_method(message, "POST")) {
+      refuse(message, SOUP_STATUS_METHOD_NOT_ALLOWED,
+             std::string("Method ") + soup_server_message_get_method(message) + " is not allowed here; use POST.");
+      return;
+    }
+    self->begin_upload(message);
+  });
 }
 
 void RestApi::begin_upload(SoupServerMessage *message) {
@@ -136,9 +144,21 @@ void RestApi::begin_upload(SoupServerMessage *message) {
     return;
   }
 
+  // Room on the disk for what this upload may bring (all of it when the
+  // length is not announced), kept for it while it arrives.
+  const std::int64_t announced = soup_message_headers_get_encoding(headers) == SOUP_ENCODING_CONTENT_LENGTH
+                                     ? soup_message_headers_get_content_length(headers)
+                                     : settings_.max_upload_bytes;
+  DiskSpace::Reservation room = disk_.reserve(announced);
+  if (!room) {
+    soup_message_headers_replace(response, "Retry-After", "300");
+    refuse(message, SOUP_STATUS_INSUFFICIENT_STORAGE, disk_full_text(disk_.min_free_bytes()));
+    return;
+  }
+
   const std::string job_id = new_job_id();
   auto *receiver = new UploadReceiver(message, boundary, job_id, scheduler_.job_folder(job_id),
-                                      settings_.max_upload_bytes, std::move(slot));
+                                      settings_.max_upload_bytes, {std::move(slot), std::move(room)});
   g_object_set_data_full(G_OBJECT(message), kReceiverKey, receiver,
                          [](gpointer data) { delete static_cast<UploadReceiver *>(data); });
   // Stream the body to the receiver instead of collecting it in memory.
@@ -146,7 +166,9 @@ void RestApi::begin_upload(SoupServerMessage *message) {
   g_signal_connect(message, "got-chunk", G_CALLBACK(+[](SoupServerMessage *msg, GBytes *chunk, gpointer) {
                      gsize size = 0;
                      const char *data = static_cast<const char *>(g_bytes_get_data(chunk, &size));
-                     if (UploadReceiver *upload = receiver_of(msg)) upload->receive(data, size);
+                     guarded("an upload's bytes", [&] {
+                       if (UploadReceiver *upload = receiver_of(msg)) upload->receive(data, size);
+                     });
                    }),
                    nullptr);
 }
@@ -204,31 +226,41 @@ void RestApi::finish_upload(SoupServerMessage *message) {
   job.input_path = receiver->stored_path();
   job.output_path = scheduler_.job_folder(job.id) + "/output." + job.format;
 
-  // Decodable audio? Ask GStreamer, without blocking the main loop.
+  // Decodable audio, and not too long? A worker process asks GStreamer,
+  // without blocking the main loop.
   soup_server_message_pause(message);
   g_object_ref(message);
-  probe_.probe(job.input_path, [this, message, job](bool ok, const std::string &reason) mutable {
-    UploadReceiver *upload = receiver_of(message);
-    if (!ok) {
-      const bool has_stop = !reason.empty() && reason.back() == '.';
-      upload->reject(SOUP_STATUS_UNSUPPORTED_MEDIA_TYPE, "\"" + job.filename +
-                                                             "\" is not audio that can be decoded: " + reason +
-                                                             (has_stop ? "" : "."));
-    } else {
-      try {
-        scheduler_.submit(job);
-        upload->keep();
-        JsonObject *reply = json_object_new();
-        json_object_set_string_member(reply, "job_id", job.id.c_str());
-        json_object_set_string_member(reply, "status", "pending");
-        JsonNode *node = json_object_node(reply);
-        add_job_key(node, job.id);
-        reply_json(message, SOUP_STATUS_OK, node);
-      } catch (const std::exception &error) {
-        upload->reject(SOUP_STATUS_INTERNAL_SERVER_ERROR,
-                       std::string("The job could not be stored: ") + error.what());
+  probe_.probe(job.input_path, [this, message, job](const UploadProbeResult &probed) {
+    guarded("an upload's probe", [&] {
+      UploadReceiver *upload = receiver_of(message);
+      const double limit = settings_.max_audio_seconds;
+      if (!probed.ok) {
+        const std::string &reason = probed.reason;
+        const bool has_stop = !reason.empty() && reason.back() == '.';
+        upload->reject(SOUP_STATUS_UNSUPPORTED_MEDIA_TYPE,
+                       "\"" + job.filename + "\" is not audio that can be decoded: " + reason + (has_stop ? "" : "."));
+      } else if (limit > 0 && probed.seconds > limit) {
+        char text[96];
+        std::snprintf(text, sizeof text, "%.1f minutes long; this server takes at most %g minutes",
+                      probed.seconds / 60.0, limit / 60.0);
+        upload->reject(SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, "\"" + job.filename + "\" is " + text + ".");
+      } else {
+        try {
+          Job accepted = job;
+          scheduler_.submit(accepted);
+          upload->keep();
+          JsonObject *reply = json_object_new();
+          json_object_set_string_member(reply, "job_id", accepted.id.c_str());
+          json_object_set_string_member(reply, "status", "pending");
+          JsonNode *node = json_object_node(reply);
+          add_job_key(node, accepted.id);
+          reply_json(message, SOUP_STATUS_OK, node);
+        } catch (const std::exception &error) {
+          upload->reject(SOUP_STATUS_INTERNAL_SERVER_ERROR,
+                         std::string("The job could not be stored: ") + error.what());
+        }
       }
-    }
+    });
     soup_server_message_unpause(message);
     g_object_unref(message);
   });

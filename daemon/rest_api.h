@@ -10,18 +10,19 @@
 //   GET    / and /<file>      the browser UI (web/)
 //
 // Every error is {"error": "..."} with 400, 401, 403, 404, 405, 409, 413,
-// 415, 421 or 503. Every request first passes the RequestGate (host, origin,
+// 415, 421, 503 or 507 (disk full). Uploads are probed in a worker process. Every request first passes the RequestGate (host, origin,
 // token, body size); with a token, /upload and /status also give the job's
 // "key", which opens /download and /events of that job alone (?key=...).
 #pragma once
 
 #include "access_policy.h"
-#include "audio_probe.h"
+#include "disk_space.h"
 #include "job_scheduler.h"
 #include "model_provisioner.h"
 #include "request_gate.h"
 #include "slot_counter.h"
 #include "static_files.h"
+#include "upload_probe.h"
 
 #include <libsoup/soup.h>
 
@@ -35,13 +36,16 @@ struct RestApiSettings {
   int max_queue = 100;
   int max_uploads = 8;         ///< uploads received at once
   int max_event_streams = 64;  ///< open /events streams
+  double max_audio_seconds = 30 * 60;  ///< longer uploads get 413
+  std::string worker_program;  ///< the demucs-vocalsd executable, for probes
+  WorkerLimits probe_limits;
   std::string version;
 };
 
 class RestApi {
  public:
   RestApi(SoupServer *server, JobScheduler &scheduler, const ModelProvisioner &model, const StaticFiles &web,
-          const AccessPolicy &access, RestApiSettings settings);
+          const AccessPolicy &access, DiskSpace &disk, RestApiSettings settings);
   ~RestApi();
   RestApi(const RestApi &) = delete;
   RestApi &operator=(const RestApi &) = delete;
@@ -70,8 +74,9 @@ class RestApi {
   const StaticFiles &web_;
   const AccessPolicy &access_;
   RequestGate gate_;
+  DiskSpace &disk_;
   RestApiSettings settings_;
-  AudioProbe probe_;
+  UploadProbe probe_;
   SlotCounter uploads_;
   SlotCounter event_streams_;
 };

@@ -6,13 +6,15 @@
 
 #include <glib/gstdio.h>
 
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstring>
 
 namespace demucs {
 
 UploadReceiver::UploadReceiver(SoupServerMessage *message, std::string boundary, std::string job_id,
-                               std::string folder, std::int64_t max_bytes, SlotCounter::Slot slot)
+                               std::string folder, std::int64_t max_bytes, std::vector<std::shared_ptr<void>> holds)
     : message_(message),
       parser_(std::move(boundary),
               MultipartStreamParser::Callbacks{
@@ -22,7 +24,7 @@ UploadReceiver::UploadReceiver(SoupServerMessage *message, std::string boundary,
       job_id_(std::move(job_id)),
       folder_(std::move(folder)),
       max_bytes_(max_bytes),
-      slot_(std::move(slot)) {}
+      holds_(std::move(holds)) {}
 
 UploadReceiver::~UploadReceiver() {
   if (!keep_) discard_file();
@@ -51,6 +53,15 @@ void UploadReceiver::reject(guint status, const std::string &text) {
     reply_error(message_, status, text);
   else
     reply_error_and_close(message_, status, text);  // frees message_, and this receiver with it, once unwound
+}
+
+// A write that failed: a full disk is 507 "disk full", anything else 500.
+void UploadReceiver::reject_storage_failure(int error_number) {
+  if (error_number == ENOSPC || error_number == EDQUOT)
+    reject(SOUP_STATUS_INSUFFICIENT_STORAGE, "disk full: the server has no room for this upload. Try again later.");
+  else
+    reject(SOUP_STATUS_INTERNAL_SERVER_ERROR,
+           std::string("The server could not store the upload: ") + std::strerror(error_number) + ".");
 }
 
 void UploadReceiver::receive(const char *data, std::size_t size) {
@@ -97,15 +108,13 @@ void UploadReceiver::on_part_begin(const MultipartPart &part) {
       return;
     }
     if (g_mkdir_with_parents(folder_.c_str(), 0700) != 0) {
-      reject(SOUP_STATUS_INTERNAL_SERVER_ERROR,
-             std::string("The server could not store the upload: ") + std::strerror(errno) + ".");
+      reject_storage_failure(errno);
       return;
     }
     stored_path_ = folder_ + "/input." + extension_;
-    file_ = g_fopen(stored_path_.c_str(), "wb");
+    file_ = g_fopen(stored_path_.c_str(), "wbx");  // never through a name that exists (or a link)
     if (file_ == nullptr) {
-      reject(SOUP_STATUS_INTERNAL_SERVER_ERROR,
-             std::string("The server could not store the upload: ") + std::strerror(errno) + ".");
+      reject_storage_failure(errno);
       return;
     }
     return;
@@ -127,10 +136,7 @@ void UploadReceiver::on_part_data(const char *data, std::size_t size) {
              "The file is too large: the limit is " + std::to_string(max_bytes_ / (1024 * 1024)) + " MB.");
       return;
     }
-    if (std::fwrite(data, 1, size, file_) != size) {
-      reject(SOUP_STATUS_INTERNAL_SERVER_ERROR,
-             std::string("The server could not store the upload: ") + std::strerror(errno) + ".");
-    }
+    if (std::fwrite(data, 1, size, file_) != size) reject_storage_failure(errno);
     return;
   }
   if (!current_field_.empty()) {
@@ -145,11 +151,12 @@ void UploadReceiver::on_part_data(const char *data, std::size_t size) {
 
 void UploadReceiver::on_part_end() {
   if (file_ && !rejected_) {
+    // On disk before it becomes a job: a full disk shows here at the latest.
+    const bool written = std::fflush(file_) == 0 && fsync(fileno(file_)) == 0;
+    const int error_number = errno;
     const bool closed = std::fclose(file_) == 0;
     file_ = nullptr;
-    if (!closed)
-      reject(SOUP_STATUS_INTERNAL_SERVER_ERROR,
-             std::string("The server could not store the upload: ") + std::strerror(errno) + ".");
+    if (!written || !closed) reject_storage_failure(written ? errno : error_number);
   }
   current_field_.clear();
   in_ignored_part_ = false;

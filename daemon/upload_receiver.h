@@ -7,25 +7,27 @@
 #pragma once
 
 #include "multipart_stream_parser.h"
-#include "slot_counter.h"
 
 #include <libsoup/soup.h>
 
 #include <cstdint>
 #include <cstdio>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace demucs {
 
 class UploadReceiver {
  public:
   /// `folder` (created on the first file byte) receives the file as
-  /// input.<extension>; `max_bytes` limits the file part. `slot` counts the
-  /// upload among those in flight for as long as the receiver lives.
+  /// input.<extension>; `max_bytes` limits the file part. `holds` (its slot
+  /// among the uploads in flight, its disk space reservation) are kept for
+  /// as long as the receiver lives.
   UploadReceiver(SoupServerMessage *message, std::string boundary, std::string job_id, std::string folder,
-                 std::int64_t max_bytes, SlotCounter::Slot slot);
+                 std::int64_t max_bytes, std::vector<std::shared_ptr<void>> holds);
   /// Deletes the folder unless keep() was called.
   ~UploadReceiver();
   UploadReceiver(const UploadReceiver &) = delete;
@@ -63,6 +65,7 @@ class UploadReceiver {
   void on_part_data(const char *data, std::size_t size);
   void on_part_end();
   void discard_file();
+  void reject_storage_failure(int error_number);
 
   SoupServerMessage *message_;  // not owned: the receiver lives on it
   MultipartStreamParser parser_;
@@ -81,7 +84,7 @@ class UploadReceiver {
   bool rejected_ = false;
   bool keep_ = false;
   bool body_complete_ = false;
-  SlotCounter::Slot slot_;
+  std::vector<std::shared_ptr<void>> holds_;
 };
 
 }  // namespace demucs

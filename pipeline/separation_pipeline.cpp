@@ -3,8 +3,10 @@
 #include "demucs_plugin_location.h"
 #include "pipeline_error_text.h"
 
+#include <fcntl.h>
 #include <glib/gstdio.h>
 #include <gst/pbutils/pbutils.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -14,6 +16,19 @@
 namespace demucs {
 
 namespace {
+
+// fsync(2) of a file or folder; false with `error` when it fails (ENOSPC can
+// show only here, when the file system writes what it had cached).
+bool sync_file(const std::string &path, std::string &error) {
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0 || fsync(fd) != 0) {
+    error = "cannot write " + path + " to disk: " + g_strerror(errno);
+    if (fd >= 0) close(fd);
+    return false;
+  }
+  close(fd);
+  return true;
+}
 
 constexpr const char *kProgressMessageName = "demucs-progress";
 constexpr const char *kStartFailedMessageName = "separation-start-failed";
@@ -317,9 +332,17 @@ void SeparationPipeline::stop_pipeline() {
 void SeparationPipeline::finish(bool ok, std::string error_message) {
   if (!running_) return;
   stop_pipeline();  // closes the file
+  // On disk before it is called done: the file, then its name in the folder.
+  if (ok && !sync_file(partial_path_, error_message)) ok = false;
   if (ok && g_rename(partial_path_.c_str(), settings_.output_path.c_str()) != 0) {
     ok = false;
     error_message = "cannot rename " + partial_path_ + " to " + settings_.output_path + ": " + g_strerror(errno);
+  }
+  if (ok) {
+    gchar *folder = g_path_get_dirname(settings_.output_path.c_str());
+    sync_file(folder, error_message);  // a folder that cannot be synced is not an error
+    error_message.clear();
+    g_free(folder);
   }
   if (!ok) remove_file(partial_path_);
   DoneCallback on_done = std::move(on_done_);

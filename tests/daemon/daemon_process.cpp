@@ -128,8 +128,13 @@ int DaemonProcess::stop(int timeout_seconds) {
   if (process_ == nullptr) return -1;
   // The identifier goes away once GLib has reaped the child (on its own thread).
   if (g_subprocess_get_identifier(process_) != nullptr) g_subprocess_send_signal(process_, SIGTERM);
+  return wait_for_exit(timeout_seconds);
+}
+
+int DaemonProcess::wait_for_exit(int timeout_seconds) {
+  if (process_ == nullptr) return -1;
   if (!wait_until([&] { return g_subprocess_get_identifier(process_) == nullptr; }, timeout_seconds)) {
-    ADD_FAILURE() << "demucs-vocalsd did not stop within " << timeout_seconds << " s of SIGTERM";
+    ADD_FAILURE() << "demucs-vocalsd did not stop within " << timeout_seconds << " s";
     g_subprocess_force_exit(process_);
     g_subprocess_wait(process_, nullptr, nullptr);
     return -1;

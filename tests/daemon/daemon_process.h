@@ -44,6 +44,8 @@ class DaemonProcess {
   /// SIGTERM, and waits for the exit; returns the exit status (-1 when killed
   /// by a signal or not stopping within `timeout_seconds`).
   int stop(int timeout_seconds = 30);
+  /// Waits for the exit without a signal; the exit status as stop() gives it.
+  int wait_for_exit(int timeout_seconds);
 
  private:
   std::string data_dir_;

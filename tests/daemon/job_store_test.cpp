@@ -5,6 +5,7 @@
 #include "support/scratch_directory.h"
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 namespace demucs {
 namespace {
@@ -96,7 +97,63 @@ TEST(JobStore, SurvivesReopeningAndRequeuesInterruptedJobs) {
   std::vector<std::string> pending;
   for (const Job &job : store.pending()) pending.push_back(job.id);
   EXPECT_EQ(pending, (std::vector<std::string>{"running", "waiting"}));
-  EXPECT_EQ(store.created_before(3).size(), 2u);
+  EXPECT_TRUE(store.finished_before(1 << 30).empty());  // "done" never said when it finished
+}
+
+TEST(JobStore, ExpiryCountsFromWhenAJobFinished) {
+  testing::ScratchDirectory scratch;
+  JobStore store(scratch.file("jobs.sqlite3"));
+  Job old_but_late = make_job("created-early-finished-late", 1);
+  store.insert(old_but_late);
+  old_but_late.status = JobStatus::completed;
+  old_but_late.finished_at = 5000;
+  store.update_state(old_but_late);
+  Job failed = make_job("failed-early", 2);
+  store.insert(failed);
+  failed.status = JobStatus::error;
+  failed.finished_at = 100;
+  store.update_state(failed);
+  Job waiting = make_job("still-waiting", 3);
+  store.insert(waiting);
+
+  EXPECT_EQ(store.find("created-early-finished-late")->finished_at, 5000);
+  EXPECT_EQ(store.find("still-waiting")->finished_at, 0);
+  std::vector<std::string> expired;
+  for (const Job &job : store.finished_before(1000)) expired.push_back(job.id);
+  EXPECT_EQ(expired, (std::vector<std::string>{"failed-early"}));
+  EXPECT_EQ(store.finished_before(6000).size(), 2u);
+}
+
+TEST(JobStore, ADatabaseWithoutFinishedAtIsMigratedInPlace) {
+  testing::ScratchDirectory scratch;
+  const std::string path = scratch.file("jobs.sqlite3");
+  {
+    // The schema of version 1, as the first daemon wrote it.
+    sqlite3 *db = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db,
+                           "CREATE TABLE jobs (sequence INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, "
+                           "filename TEXT NOT NULL, stem TEXT NOT NULL, format TEXT NOT NULL, status TEXT NOT NULL, "
+                           "progress REAL NOT NULL DEFAULT 0, error_message TEXT NOT NULL DEFAULT '', "
+                           "created_at INTEGER NOT NULL, input_path TEXT NOT NULL, output_path TEXT NOT NULL);"
+                           "INSERT INTO jobs (id, filename, stem, format, status, progress, created_at, input_path, "
+                           "output_path) VALUES ('old-done', 'a.wav', 'vocals', 'wav', 'completed', 100, 777, 'i', 'o');"
+                           "INSERT INTO jobs (id, filename, stem, format, status, progress, created_at, input_path, "
+                           "output_path) VALUES ('old-waiting', 'b.wav', 'vocals', 'wav', 'pending', 0, 888, 'i', 'o');",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(db);
+  }
+  for (int opening = 0; opening < 2; ++opening) {  // the second opening finds it migrated
+    JobStore store(path);
+    EXPECT_EQ(store.find("old-done")->finished_at, 777);
+    EXPECT_EQ(store.find("old-waiting")->finished_at, 0);
+    EXPECT_EQ(store.finished_before(1000).size(), 1u);
+    Job done = *store.find("old-waiting");
+    done.status = JobStatus::completed;
+    done.finished_at = 999;
+    store.update_state(done);
+  }
 }
 
 TEST(JobStore, UnopenableDatabaseIsAClearError) {

@@ -1,0 +1,26 @@
+#include "worker_fault.h"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+namespace demucs {
+
+void run_test_fault(const std::string &fault) {
+  if (fault == "crash") std::abort();
+  if (fault == "hang")
+    for (;;) pause();
+  if (fault == "allocate") {
+    constexpr std::size_t kPiece = 64 << 20;
+    std::vector<std::unique_ptr<char[]>> held;
+    for (;;) {
+      held.emplace_back(new char[kPiece]);        // throws std::bad_alloc at the limit
+      std::memset(held.back().get(), 1, kPiece);  // really used, not only reserved
+    }
+  }
+}
+
+}  // namespace demucs

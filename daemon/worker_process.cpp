@@ -1,0 +1,224 @@
+#include "worker_process.h"
+
+#include "worker/worker_protocol.h"
+
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstring>
+#include <memory>
+
+namespace demucs {
+
+namespace {
+
+// In the child, between fork and exec: its own process group (so that the
+// whole group can be killed), death with the daemon, and the limits.
+void set_up_child(gpointer data) {
+  const auto *limits = static_cast<const WorkerLimits *>(data);
+  setpgid(0, 0);
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  auto limit = [](int resource, std::int64_t value) {
+    if (value <= 0) return;
+    const rlimit both{static_cast<rlim_t>(value), static_cast<rlim_t>(value)};
+    setrlimit(resource, &both);
+  };
+  limit(RLIMIT_AS, limits->memory_bytes);
+  limit(RLIMIT_CPU, limits->cpu_seconds);
+  limit(RLIMIT_FSIZE, limits->file_bytes);
+  const rlimit no_core{0, 0};
+  setrlimit(RLIMIT_CORE, &no_core);
+}
+
+std::string megabytes(std::int64_t bytes) { return std::to_string(bytes / (1024 * 1024)) + " MB"; }
+
+}  // namespace
+
+std::string current_program_path() {
+  gchar *path = g_file_read_link("/proc/self/exe", nullptr);
+  std::string result = path ? path : "";
+  g_free(path);
+  return result;
+}
+
+WorkerProcess::WorkerProcess(std::vector<std::string> arguments, WorkerLimits limits)
+    : arguments_(std::move(arguments)), limits_(limits), cancellable_(g_cancellable_new()) {}
+
+WorkerProcess::~WorkerProcess() {
+  *alive_ = false;
+  kill();
+  g_clear_object(&lines_);
+  g_clear_object(&process_);
+  g_object_unref(cancellable_);
+}
+
+std::string WorkerProcess::pid() const {
+  const gchar *id = process_ ? g_subprocess_get_identifier(process_) : nullptr;
+  return id ? id : "";
+}
+
+bool WorkerProcess::start(EventCallback on_event, ExitCallback on_exit, std::string &error) {
+  on_event_ = std::move(on_event);
+  on_exit_ = std::move(on_exit);
+  std::vector<const char *> argv;
+  for (const std::string &argument : arguments_) argv.push_back(argument.c_str());
+  argv.push_back(nullptr);
+
+  GSubprocessLauncher *launcher = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+  g_subprocess_launcher_set_child_setup(launcher, set_up_child, new WorkerLimits(limits_),
+                                        [](gpointer data) { delete static_cast<WorkerLimits *>(data); });
+  GError *spawn_error = nullptr;
+  process_ = g_subprocess_launcher_spawnv(launcher, argv.data(), &spawn_error);
+  g_object_unref(launcher);
+  if (process_ == nullptr) {
+    error = std::string("cannot start a worker process: ") + spawn_error->message;
+    g_error_free(spawn_error);
+    return false;
+  }
+  lines_ = g_data_input_stream_new(g_subprocess_get_stdout_pipe(process_));
+  if (limits_.stall_seconds > 0)
+    stall_timer_ = g_timeout_add_seconds(static_cast<guint>(limits_.stall_seconds), on_stall, this);
+  if (limits_.wall_seconds > 0)
+    wall_timer_ = g_timeout_add_seconds(static_cast<guint>(limits_.wall_seconds), on_wall_time, this);
+  read_next_line();
+  return true;
+}
+
+void WorkerProcess::read_next_line() {
+  g_data_input_stream_read_line_async(lines_, G_PRIORITY_DEFAULT, cancellable_, on_line, this);
+}
+
+void WorkerProcess::on_line(GObject *stream, GAsyncResult *result, gpointer data) {
+  GError *error = nullptr;
+  gsize length = 0;
+  gchar *line = g_data_input_stream_read_line_finish_utf8(G_DATA_INPUT_STREAM(stream), result, &length, &error);
+  if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {  // killed, or destroyed: `data` may be gone
+    g_error_free(error);
+    return;
+  }
+  auto *self = static_cast<WorkerProcess *>(data);
+  g_clear_error(&error);
+  if (line == nullptr) {  // end of output: the worker has ended (or closed its output)
+    g_subprocess_wait_async(self->process_, self->cancellable_, on_exited, self);
+    return;
+  }
+  if (self->stall_timer_) {
+    g_source_remove(self->stall_timer_);
+    self->stall_timer_ = g_timeout_add_seconds(static_cast<guint>(self->limits_.stall_seconds), on_stall, self);
+  }
+  JsonObject *event = parse_worker_event(std::string(line, length));
+  g_free(line);
+  if (event) {
+    const std::string kind = json_object_get_string_member_with_default(event, "event", "");
+    if (kind == "done") self->saw_done_ = true;
+    if (kind == "error") {
+      self->reported_kind_ = json_object_get_string_member_with_default(event, "kind", "failed");
+      self->reported_message_ = json_object_get_string_member_with_default(event, "message", "");
+    }
+    const std::shared_ptr<bool> alive = self->alive_;
+    if (self->on_event_) self->on_event_(event);
+    json_object_unref(event);
+    if (!*alive) return;  // the callback destroyed the worker (and killed it)
+  }
+  self->read_next_line();
+}
+
+void WorkerProcess::on_exited(GObject *, GAsyncResult *result, gpointer data) {
+  GError *error = nullptr;
+  auto *process = G_SUBPROCESS(g_async_result_get_source_object(result));
+  g_subprocess_wait_finish(process, result, &error);
+  g_object_unref(process);
+  if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
+    g_error_free(error);
+    return;
+  }
+  g_clear_error(&error);
+  auto *self = static_cast<WorkerProcess *>(data);
+  self->stop_timers();
+  const WorkerOutcome outcome = self->outcome();
+  ExitCallback on_exit = std::move(self->on_exit_);
+  self->on_exit_ = nullptr;
+  self->on_event_ = nullptr;
+  if (on_exit) on_exit(outcome);  // last: it may destroy `self`
+}
+
+WorkerOutcome WorkerProcess::outcome() const {
+  WorkerOutcome outcome;
+  if (!killed_kind_.empty()) {
+    outcome.kind = killed_kind_;
+    outcome.message = killed_message_;
+    return outcome;
+  }
+  if (g_subprocess_get_if_signaled(process_)) {
+    const int signal = g_subprocess_get_term_sig(process_);
+    if (signal == SIGXCPU) {
+      outcome.kind = "cpu_limit";
+      outcome.message = "the separation used up its CPU time limit (" + std::to_string(limits_.cpu_seconds) + " s)";
+    } else if (signal == SIGXFSZ) {
+      outcome.kind = "file_size_limit";
+      outcome.message = "the result grew past its size limit (" + megabytes(limits_.file_bytes) + ")";
+    } else if (signal == SIGKILL) {
+      outcome.kind = "killed";
+      outcome.message = "the separation process was killed (by the system: out of memory?)";
+    } else {
+      outcome.kind = "crashed";
+      outcome.message = std::string("the process decoding and separating this file crashed (") + strsignal(signal) +
+                        "); the file may be damaged";
+    }
+    return outcome;
+  }
+  const int status = g_subprocess_get_exit_status(process_);
+  if (status == 0 && saw_done_) {
+    outcome.ok = true;
+    return outcome;
+  }
+  outcome.kind = reported_kind_.empty() ? "failed" : reported_kind_;
+  outcome.message = !reported_message_.empty()
+                        ? reported_message_
+                        : "the separation process ended without a result (exit status " + std::to_string(status) + ")";
+  return outcome;
+}
+
+gboolean WorkerProcess::on_stall(gpointer data) {
+  auto *self = static_cast<WorkerProcess *>(data);
+  self->stall_timer_ = 0;
+  self->kill_for("stalled", "the separation made no progress for " + std::to_string(self->limits_.stall_seconds) +
+                                " s and was stopped");
+  return G_SOURCE_REMOVE;
+}
+
+gboolean WorkerProcess::on_wall_time(gpointer data) {
+  auto *self = static_cast<WorkerProcess *>(data);
+  self->wall_timer_ = 0;
+  self->kill_for("timed_out", "the separation took longer than the time limit of " +
+                                  std::to_string(self->limits_.wall_seconds) + " s and was stopped");
+  return G_SOURCE_REMOVE;
+}
+
+// Kills the worker but goes on reading: the exit callback tells `kind`.
+void WorkerProcess::kill_for(const char *kind, std::string message) {
+  if (!killed_kind_.empty()) return;
+  killed_kind_ = kind;
+  killed_message_ = std::move(message);
+  const std::string id = pid();
+  if (!id.empty()) ::kill(-std::stoi(id), SIGKILL);
+}
+
+void WorkerProcess::stop_timers() {
+  if (stall_timer_) g_source_remove(stall_timer_);
+  if (wall_timer_) g_source_remove(wall_timer_);
+  stall_timer_ = wall_timer_ = 0;
+}
+
+void WorkerProcess::kill() {
+  stop_timers();
+  on_event_ = nullptr;
+  on_exit_ = nullptr;
+  g_cancellable_cancel(cancellable_);
+  const std::string id = pid();
+  if (!id.empty()) ::kill(-std::stoi(id), SIGKILL);  // GLib's child watch reaps it
+}
+
+}  // namespace demucs

@@ -1,0 +1,408 @@
+// demucs-vocalsd when things go wrong: workers that crash, hang or eat
+// memory, files that lie about their length or would decode for hours, full
+// disks, a second daemon on the same folder, expiry, SIGTERM with work in
+// progress, cancelling a running job. Each with the real program on a free
+// loopback port; the disk tests mount a small tmpfs (they need root, as CI
+// and the development machines have; without it they are skipped, saying so).
+#include "daemon_process.h"
+#include "http_client.h"
+
+#include "support/scratch_directory.h"
+#include "support/test_data.h"
+#include "support/wav_file.h"
+
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <gst/gst.h>
+#include <gtest/gtest.h>
+#include <sys/mount.h>
+
+#include <csignal>
+#include <fstream>
+#include <string>
+#include <vector>
+
+namespace demucs::testing {
+namespace {
+
+constexpr double kJobSeconds = 120;
+
+::testing::AssertionResult contains(const std::string &text, const std::string &part) {
+  if (text.find(part) != std::string::npos) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "\"" << part << "\" not found in: " << text;
+}
+
+std::vector<std::string> files_below(const std::string &folder) {
+  std::vector<std::string> files;
+  GDir *dir = g_dir_open(folder.c_str(), 0, nullptr);
+  if (dir == nullptr) return files;
+  while (const gchar *name = g_dir_read_name(dir)) {
+    const std::string path = folder + "/" + name;
+    if (g_file_test(path.c_str(), G_FILE_TEST_IS_DIR) && !g_file_test(path.c_str(), G_FILE_TEST_IS_SYMLINK)) {
+      for (const std::string &file : files_below(path)) files.push_back(file);
+    } else {
+      files.push_back(path);
+    }
+  }
+  g_dir_close(dir);
+  return files;
+}
+
+// Runs a gst-launch description to EOS (to make test inputs).
+void run_launch(const std::string &description) {
+  GError *error = nullptr;
+  GstElement *pipeline = gst_parse_launch(description.c_str(), &error);
+  ASSERT_NE(pipeline, nullptr) << (error ? error->message : "");
+  gst_element_set_state(pipeline, GST_STATE_PLAYING);
+  GstBus *bus = gst_element_get_bus(pipeline);
+  GstMessage *message = gst_bus_timed_pop_filtered(bus, 120 * GST_SECOND,
+                                                   static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+  ASSERT_NE(message, nullptr);
+  EXPECT_EQ(GST_MESSAGE_TYPE(message), GST_MESSAGE_EOS);
+  gst_message_unref(message);
+  gst_object_unref(bus);
+  gst_element_set_state(pipeline, GST_STATE_NULL);
+  gst_object_unref(pipeline);
+}
+
+// A FLAC file of `seconds` of noise whose STREAMINFO claims `claimed_seconds`:
+// GStreamer's discoverer believes the claim, the decoder decodes every frame.
+std::string lying_flac(const std::string &path, int seconds, double claimed_seconds) {
+  run_launch("audiotestsrc wave=pink-noise volume=0.3 num-buffers=" + std::to_string(seconds) +
+             " samplesperbuffer=44100 ! audio/x-raw,rate=44100,channels=2 ! audioconvert ! flacenc ! filesink "
+             "location=" +
+             path);
+  std::string bytes = read_file_bytes(path);
+  // "fLaC", a 4-byte block header, then STREAMINFO: the 36-bit total sample
+  // count is the low bits of the 8 bytes at offset 18.
+  EXPECT_EQ(bytes.compare(0, 4, "fLaC"), 0);
+  std::uint64_t bits = 0;
+  for (int i = 0; i < 8; ++i) bits = (bits << 8) | static_cast<unsigned char>(bytes[18 + i]);
+  const std::uint64_t mask = (std::uint64_t{1} << 36) - 1;
+  bits = (bits & ~mask) | (static_cast<std::uint64_t>(claimed_seconds * 44100) & mask);
+  for (int i = 7; i >= 0; --i, bits >>= 8) bytes[18 + i] = static_cast<char>(bits & 0xff);
+  write_file_bytes(path, bytes);
+  return path;
+}
+
+// A tmpfs of `megabytes` mounted at `folder` for the test's life (root only).
+class SmallDisk {
+ public:
+  SmallDisk(const std::string &folder, int megabytes) : folder_(folder) {
+    g_mkdir_with_parents(folder.c_str(), 0700);
+    const std::string options = "size=" + std::to_string(megabytes) + "m,mode=0700";
+    mounted_ = mount("tmpfs", folder.c_str(), "tmpfs", 0, options.c_str()) == 0;
+  }
+  ~SmallDisk() {
+    if (mounted_) umount2(folder_.c_str(), MNT_DETACH);
+  }
+  bool mounted() const { return mounted_; }
+
+ private:
+  std::string folder_;
+  bool mounted_ = false;
+};
+
+class DaemonFaultsTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { gst_init(nullptr, nullptr); }
+
+  std::string data_dir() const { return scratch_.file("data"); }
+
+  static bool model_ready(const DaemonProcess &daemon) {
+    return wait_until([&] { return contains(http_get(daemon.url("health")).body, "\"model_loaded\":true"); }, 60);
+  }
+
+  static std::string upload_as(const DaemonProcess &daemon, const std::string &path, const std::string &name) {
+    const HttpResponse reply = upload_file(daemon.url(), path, name);
+    EXPECT_EQ(reply.status, 200u) << name << ": " << reply.body << reply.transport_error;
+    return reply.json_string("job_id");
+  }
+
+  static HttpResponse status_of(const DaemonProcess &daemon, const std::string &id) {
+    return http_get(daemon.url("status/" + id));
+  }
+
+  static bool wait_for_status(const DaemonProcess &daemon, const std::string &id, const std::string &status,
+                              double seconds = kJobSeconds) {
+    return wait_until([&] { return status_of(daemon, id).json_string("status") == status; }, seconds);
+  }
+
+  // A WAV of the fixture mix repeated `times` times (a longer job).
+  std::string long_mix(int times) const {
+    const WavAudio mix = read_wav(test_data("mix.wav"));
+    const std::string path = scratch_.file("long-mix-" + std::to_string(times) + ".wav");
+    write_wav(path, mix.samples.repeat({1, times}), mix.samplerate);
+    return path;
+  }
+
+  ScratchDirectory scratch_;
+};
+
+// --- Workers -------------------------------------------------------------------
+
+TEST_F(DaemonFaultsTest, WorkersThatCrashHangOrEatMemoryEndOnlyTheirOwnJob) {
+  DaemonLaunch launch;
+  launch.environment.push_back({"DEMUCS_VOCALSD_TEST_WORKER_FAULT", "1"});
+  DaemonProcess daemon(data_dir(), {"--max-jobs", "4", "--stall-timeout", "5", "--worker-memory-mb", "1536"}, launch);
+  ASSERT_TRUE(model_ready(daemon));
+  const std::string crash = upload_as(daemon, test_data("mix.wav"), "crash.wav");
+  const std::string hang = upload_as(daemon, test_data("mix.wav"), "hang.wav");
+  const std::string allocate = upload_as(daemon, test_data("mix.wav"), "allocate.wav");
+  const std::string normal = upload_as(daemon, test_data("mix.wav"), "mix.wav");
+
+  EXPECT_TRUE(wait_for_status(daemon, normal, "completed")) << status_of(daemon, normal).body;
+  for (const auto &[id, words] : std::vector<std::pair<std::string, std::string>>{
+           {crash, "crashed"}, {hang, "no progress for 5 s"}, {allocate, "ran out of memory"}}) {
+    ASSERT_TRUE(wait_for_status(daemon, id, "error", 60)) << status_of(daemon, id).body;
+    EXPECT_TRUE(contains(status_of(daemon, id).json_string("error_message"), words));
+  }
+  EXPECT_EQ(http_get(daemon.url("health")).status, 200u);
+  EXPECT_EQ(http_get(daemon.url("download/" + normal)).status, 200u);
+  for (const std::string &file : files_below(data_dir() + "/jobs")) EXPECT_FALSE(g_str_has_suffix(file.c_str(), ".partial")) << file;
+  // A fault is only for those names, and only with the test switch.
+  DaemonProcess plain(scratch_.file("plain"));
+  ASSERT_TRUE(model_ready(plain));
+  const std::string named_crash = upload_as(plain, test_data("mix.wav"), "crash.wav");
+  EXPECT_TRUE(wait_for_status(plain, named_crash, "completed"));
+}
+
+TEST_F(DaemonFaultsTest, AJobPastItsTimeLimitIsStopped) {
+  DaemonProcess daemon(data_dir(), {"--job-timeout", "2"});
+  ASSERT_TRUE(model_ready(daemon));
+  const std::string id = upload_as(daemon, long_mix(20), "long.wav");
+  ASSERT_TRUE(wait_for_status(daemon, id, "error", 30));
+  EXPECT_TRUE(contains(status_of(daemon, id).json_string("error_message"), "longer than the time limit of 2 s"));
+}
+
+TEST_F(DaemonFaultsTest, DeletingARunningJobAnswersAtOnceAndEndsItsWorker) {
+  DaemonProcess daemon(data_dir());
+  ASSERT_TRUE(model_ready(daemon));
+  const std::string id = upload_as(daemon, long_mix(20), "long.wav");
+  ASSERT_TRUE(wait_until([&] { return status_of(daemon, id).json_number("progress") > 0; }, 60));
+  const gint64 start = g_get_monotonic_time();
+  EXPECT_EQ(http_delete(daemon.url("jobs/" + id)).status, 200u);
+  const double milliseconds = (g_get_monotonic_time() - start) / 1000.0;
+  EXPECT_LT(milliseconds, 100.0);
+  // No worker of that job is left (a worker's command line names its input).
+  const std::string input = data_dir() + "/jobs/" + id;
+  EXPECT_TRUE(wait_until(
+      [&] {
+        gchar *out = nullptr;
+        g_spawn_command_line_sync(("pgrep -f " + input).c_str(), &out, nullptr, nullptr, nullptr);
+        const bool none = out == nullptr || *out == '\0';
+        g_free(out);
+        return none;
+      },
+      5));
+  EXPECT_FALSE(g_file_test(input.c_str(), G_FILE_TEST_EXISTS));
+  const std::string next = upload_as(daemon, test_data("mix.wav"), "mix.wav");
+  EXPECT_TRUE(wait_for_status(daemon, next, "completed"));
+}
+
+// --- Lengths -------------------------------------------------------------------
+
+TEST_F(DaemonFaultsTest, AFileThatClaimsHoursIsRefusedByMaxDuration) {
+  DaemonProcess daemon(data_dir());
+  ASSERT_TRUE(model_ready(daemon));
+  // 10 s of audio that says it lasts 2 hours: a few hundred KB.
+  const std::string bomb = lying_flac(scratch_.file("bomb.flac"), 10, 2 * 3600);
+  const HttpResponse reply = upload_file(daemon.url(), bomb, "bomb.flac");
+  EXPECT_EQ(reply.status, 413u) << reply.body;
+  EXPECT_TRUE(contains(reply.json_string("error"), "120.0 minutes long; this server takes at most 30 minutes"));
+  EXPECT_TRUE(files_below(data_dir() + "/jobs").empty());
+}
+
+TEST_F(DaemonFaultsTest, AFileThatHidesItsLengthIsStoppedAtTheLimit) {
+  DaemonProcess daemon(data_dir(), {"--max-duration", "0.25"});  // 15 s
+  ASSERT_TRUE(model_ready(daemon));
+  // 40 s of audio that says 5 s: accepted, then stopped while decoding.
+  const std::string liar = lying_flac(scratch_.file("liar.flac"), 40, 5);
+  const std::string id = upload_as(daemon, liar, "liar.flac");
+  ASSERT_TRUE(wait_for_status(daemon, id, "error")) << status_of(daemon, id).body;
+  EXPECT_TRUE(contains(status_of(daemon, id).json_string("error_message"), "longer than the limit of 0.25 minutes"));
+  EXPECT_FALSE(g_file_test((data_dir() + "/jobs/" + id + "/output.wav.partial").c_str(), G_FILE_TEST_EXISTS));
+}
+
+// --- Disks -----------------------------------------------------------------------
+
+TEST_F(DaemonFaultsTest, AFullDiskDuringAnUploadEndsItCleanly) {
+  SmallDisk disk(data_dir(), 3);
+  if (!disk.mounted()) GTEST_SKIP() << "cannot mount a tmpfs here (needs root)";
+  DaemonProcess daemon(data_dir(), {"--min-free-mb", "0"});
+  ASSERT_TRUE(model_ready(daemon));
+  MultipartBody body;
+  body.file("file", "big.wav", read_file_bytes(test_data("mix.wav")) + std::string(4 << 20, '\0'));
+  // Announced as 5 MB: refused by the budget before a byte is written...
+  const HttpResponse refused = upload(daemon.url(), body);
+  EXPECT_EQ(refused.status, 507u) << refused.body << refused.transport_error;
+  EXPECT_TRUE(contains(refused.json_string("error"), "disk full"));
+  // ...and sent without a length (chunked), it fills the disk: refused too.
+  const HttpResponse chunked = http_post(daemon.url("upload"), body.content_type(), body.bytes(),
+                                         {{"Transfer-Encoding", "chunked"}});
+  EXPECT_TRUE(chunked.status == 507u || chunked.status == 0u) << chunked.status << " " << chunked.body;
+  EXPECT_TRUE(wait_until([&] { return files_below(data_dir() + "/jobs").empty(); }, 5))
+      << files_below(data_dir() + "/jobs").front();
+  EXPECT_EQ(http_get(daemon.url("health")).status, 200u);
+  const std::string id = upload_as(daemon, test_data("mix.wav"), "mix.wav");  // 1 MB still fits
+  EXPECT_FALSE(id.empty());
+}
+
+TEST_F(DaemonFaultsTest, AFullDiskWhileWritingTheResultEndsTheJobCleanly) {
+  SmallDisk disk(data_dir(), 2);
+  if (!disk.mounted()) GTEST_SKIP() << "cannot mount a tmpfs here (needs root)";
+  DaemonProcess daemon(data_dir(), {"--min-free-mb", "0"});
+  ASSERT_TRUE(model_ready(daemon));
+  // The 1 MB input fits; its 2 MB float result does not.
+  const std::string id = upload_as(daemon, test_data("mix.wav"), "mix.wav");
+  ASSERT_TRUE(wait_for_status(daemon, id, "error")) << status_of(daemon, id).body;
+  EXPECT_TRUE(contains(status_of(daemon, id).json_string("error_message"), "disk full"));
+  for (const std::string &file : files_below(data_dir() + "/jobs")) EXPECT_FALSE(g_str_has_suffix(file.c_str(), ".partial")) << file;
+  EXPECT_EQ(http_get(daemon.url("health")).status, 200u);
+  EXPECT_EQ(http_delete(daemon.url("jobs/" + id)).status, 200u);
+}
+
+TEST_F(DaemonFaultsTest, UploadsAreRefusedBelowTheFreeSpaceKept) {
+  SmallDisk disk(data_dir(), 16);
+  if (!disk.mounted()) GTEST_SKIP() << "cannot mount a tmpfs here (needs root)";
+  {
+    DaemonProcess daemon(data_dir(), {"--min-free-mb", "15"});
+    ASSERT_TRUE(model_ready(daemon));
+    const HttpResponse reply = upload_file(daemon.url(), test_data("mix.wav"), "mix.wav");
+    EXPECT_EQ(reply.status, 507u) << reply.body;
+    EXPECT_TRUE(contains(reply.json_string("error"), "keeps 15 MB free"));
+  }
+  DaemonProcess daemon(data_dir(), {"--min-free-mb", "10"});
+  ASSERT_TRUE(model_ready(daemon));
+  EXPECT_FALSE(upload_as(daemon, test_data("mix.wav"), "mix.wav").empty());
+}
+
+TEST_F(DaemonFaultsTest, ARestartWithAJobInProgressOnAFullDiskServes) {
+  SmallDisk disk(data_dir(), 12);
+  if (!disk.mounted()) GTEST_SKIP() << "cannot mount a tmpfs here (needs root)";
+  std::string id;
+  {
+    DaemonProcess daemon(data_dir(), {"--min-free-mb", "0"});
+    ASSERT_TRUE(model_ready(daemon));
+    id = upload_as(daemon, long_mix(2), "long.wav");  // 2 MB in, 4 MB out: room for both
+    ASSERT_TRUE(wait_for_status(daemon, id, "processing", 60));
+    kill(std::stoi(daemon.pid()), SIGKILL);  // a crash or a power cut: no goodbye
+    daemon.stop(10);
+  }
+  // Fill what is left of the disk.
+  std::string filler(1 << 20, 'x');
+  std::ofstream fill(data_dir() + "/filler", std::ios::binary);
+  for (int i = 0; i < 64 && fill.write(filler.data(), static_cast<std::streamsize>(filler.size())); ++i) fill.flush();
+  fill.close();
+
+  DaemonProcess daemon(data_dir(), {"--min-free-mb", "0"});
+  ASSERT_FALSE(daemon.url().empty()) << daemon.log();
+  EXPECT_EQ(http_get(daemon.url("health")).status, 200u);
+  // The store cannot be written: the interrupted job waits, and says so.
+  ASSERT_TRUE(wait_until([&] { return contains(daemon.log(), "cannot be queued again yet"); }, 10)) << daemon.log();
+  EXPECT_EQ(status_of(daemon, id).json_string("status"), "pending");
+  // Space comes back: the job runs again and completes, without a restart.
+  g_remove((data_dir() + "/filler").c_str());
+  ASSERT_TRUE(wait_until(
+      [&] {
+        const std::string status = status_of(daemon, id).json_string("status");
+        return status == "completed" || status == "error";
+      },
+      kJobSeconds));
+  EXPECT_EQ(status_of(daemon, id).json_string("status"), "completed") << status_of(daemon, id).body;
+  EXPECT_EQ(http_get(daemon.url("health")).status, 200u);
+}
+
+// --- The store, the folder, the end -------------------------------------------------
+
+TEST_F(DaemonFaultsTest, FinishedJobsExpireCountedFromWhenTheyFinished) {
+  DaemonProcess daemon(data_dir(), {"--job-ttl", "3", "--cleanup-interval", "1"});
+  ASSERT_TRUE(model_ready(daemon));
+  // The second job waits behind the first: created long before it finishes.
+  const std::string first = upload_as(daemon, long_mix(4), "first.wav");
+  const std::string second = upload_as(daemon, test_data("mix.wav"), "second.wav");
+  ASSERT_TRUE(wait_for_status(daemon, second, "completed"));
+  const HttpResponse status = status_of(daemon, second);
+  ASSERT_EQ(status.status, 200u);
+  EXPECT_FALSE(status.json_string("finished_at").empty());
+  // Created more than the TTL ago, but only just finished: still there.
+  g_usleep(G_USEC_PER_SEC * 3 / 2);
+  EXPECT_EQ(http_get(daemon.url("download/" + second)).status, 200u);
+  EXPECT_TRUE(wait_until([&] { return status_of(daemon, second).status == 404u; }, 10));
+  EXPECT_TRUE(contains(daemon.log(), "job " + second + ": expired and removed (finished more than 3 s ago)"));
+  (void)first;
+}
+
+TEST_F(DaemonFaultsTest, ASecondDaemonOnTheSameFolderRefusesToStart) {
+  DaemonProcess first(data_dir());
+  ASSERT_FALSE(first.url().empty());
+  const std::string folder = data_dir();
+  const gchar *argv[] = {DEMUCS_VOCALSD_PROGRAM, "--port", "0", "--data-dir", folder.c_str(), nullptr};
+  gchar *error_output = nullptr;
+  gint status = 0;
+  ASSERT_TRUE(g_spawn_sync(nullptr, const_cast<gchar **>(argv), nullptr, G_SPAWN_STDOUT_TO_DEV_NULL, nullptr,
+                           nullptr, nullptr, &error_output, &status, nullptr));
+  EXPECT_TRUE(g_spawn_check_wait_status(status, nullptr) == FALSE);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 78) << status;
+  EXPECT_TRUE(contains(error_output, "another demucs-vocalsd (process " + first.pid() + ") is using the data folder"));
+  g_free(error_output);
+  EXPECT_EQ(http_get(first.url("health")).status, 200u);
+}
+
+TEST_F(DaemonFaultsTest, RemovingAJobNeverFollowsALinkOutOfItsFolder) {
+  DaemonProcess daemon(data_dir());
+  ASSERT_TRUE(model_ready(daemon));
+  const std::string id = upload_as(daemon, test_data("mix.wav"), "mix.wav");
+  ASSERT_TRUE(wait_for_status(daemon, id, "completed"));
+  // Someone with access to the folder swapped the job's folder for a link.
+  const std::string outside = scratch_.file("precious");
+  g_mkdir_with_parents(outside.c_str(), 0700);
+  write_file_bytes(outside + "/keep.txt", "keep me");
+  const std::string job_folder = data_dir() + "/jobs/" + id;
+  for (const std::string &file : files_below(job_folder)) g_remove(file.c_str());
+  ASSERT_EQ(g_rmdir(job_folder.c_str()), 0);
+  ASSERT_EQ(symlink(outside.c_str(), job_folder.c_str()), 0);
+  EXPECT_EQ(http_delete(daemon.url("jobs/" + id)).status, 200u);
+  EXPECT_EQ(read_file_bytes(outside + "/keep.txt"), "keep me");
+  EXPECT_FALSE(g_file_test(job_folder.c_str(), G_FILE_TEST_EXISTS));
+}
+
+TEST_F(DaemonFaultsTest, SigtermLetsARunningJobFinishWithinTheGrace) {
+  std::string id;
+  {
+    DaemonProcess daemon(data_dir(), {"--shutdown-grace", "60"});
+    ASSERT_TRUE(model_ready(daemon));
+    id = upload_as(daemon, long_mix(3), "long.wav");
+    ASSERT_TRUE(wait_for_status(daemon, id, "processing", 60));
+    const int port = daemon.port();
+    kill(std::stoi(daemon.pid()), SIGTERM);
+    // It stops taking connections at once...
+    EXPECT_TRUE(wait_until([&] { return http_get("http://127.0.0.1:" + std::to_string(port) + "/health").status == 0u; }, 5));
+    // ...and ends once the job is done.
+    EXPECT_EQ(daemon.wait_for_exit(kJobSeconds), 0);
+    EXPECT_TRUE(contains(daemon.log(), "job " + id + ": completed")) << daemon.log();
+  }
+  DaemonProcess again(data_dir());
+  EXPECT_EQ(status_of(again, id).json_string("status"), "completed");
+}
+
+TEST_F(DaemonFaultsTest, SigtermPastTheGraceRequeuesTheJob) {
+  std::string id;
+  {
+    DaemonProcess daemon(data_dir(), {"--shutdown-grace", "1"});
+    ASSERT_TRUE(model_ready(daemon));
+    id = upload_as(daemon, long_mix(20), "long.wav");
+    ASSERT_TRUE(wait_for_status(daemon, id, "processing", 60));
+    const gint64 start = g_get_monotonic_time();
+    EXPECT_EQ(daemon.stop(30), 0);
+    EXPECT_LT(g_get_monotonic_time() - start, 10 * G_USEC_PER_SEC);
+    EXPECT_TRUE(contains(daemon.log(), "job " + id + ": stopped by shutdown; queued again"));
+  }
+  DaemonProcess again(data_dir());
+  ASSERT_TRUE(model_ready(again));
+  EXPECT_TRUE(wait_for_status(again, id, "processing", 30)) << status_of(again, id).body;
+  http_delete(again.url("jobs/" + id));
+}
+
+}  // namespace
+}  // namespace demucs::testing
