@@ -13,6 +13,14 @@
 //   slow     200 connections that send half a request head and then wait
 //            (slowloris), held while a normal client asks GET /health 20
 //            times: its median and worst time, against the same without them.
+//   worker   What a job's worker process costs: `demucs-vocalsd worker
+//            separate` on the mix, --worker-runs times (time to its "started"
+//            line, to its first progress, to "done"), against the in-process
+//            pipeline the daemon ran before (SeparationPipeline::run in this
+//            process, the model already loaded and held by a demucsvocals
+//            element in READY): first progress and done. With the tiny model,
+//            and with --full-model FILE.th (a full-size htdemucs checkpoint;
+//            pipeline-benchmark --keep-temp writes one with random weights).
 //   memory   A fresh daemon (--max-upload-mb 200) separates the mix once,
 //            then takes a ~100 MB WAV: VmHWM (reset to the RSS of the moment
 //            just before) right after the 200 response, and the highest VmRSS
@@ -24,6 +32,9 @@
 #include "daemon_process.h"
 #include "http_client.h"
 #include "raw_connection.h"
+
+#include "demucs_plugin_location.h"
+#include "separation_pipeline.h"
 
 #include <libsoup/soup.h>
 
@@ -49,6 +60,10 @@
 #include <vector>
 
 using namespace demucs::testing;
+using demucs::SeparationPipeline;
+using demucs::SeparationResult;
+using demucs::SeparationSettings;
+using demucs::initialize_gstreamer_with_demucs_plugin;
 
 namespace {
 
@@ -62,6 +77,8 @@ struct Options {
   int upload_threads = 4;
   int requests = 2000;
   int slow_connections = 200;
+  int worker_runs = 3;
+  std::string full_model;
   std::string only;  // "", "uploads", "jobs", "requests", "slow" or "memory"
 };
 
@@ -69,8 +86,8 @@ struct Options {
   std::fprintf(stderr,
                "daemon-benchmark: %s\n"
                "usage: daemon-benchmark [--uploads N] [--jobs N] [--max-jobs N[,N...]] [--upload-mb N]\n"
-               "                        [--threads N] [--requests N] [--slow N]\n"
-               "                        [--only=uploads|jobs|requests|slow|memory]\n",
+               "                        [--threads N] [--requests N] [--slow N] [--worker-runs N]\n"
+               "                        [--full-model FILE.th] [--only=uploads|jobs|requests|slow|worker|memory]\n",
                why.c_str());
   std::exit(2);
 }
@@ -115,9 +132,14 @@ Options parse_options(int argc, char **argv) {
       options.requests = positive(argument, value);
     } else if (argument == "--slow") {
       options.slow_connections = positive(argument, value);
+    } else if (argument == "--worker-runs") {
+      options.worker_runs = positive(argument, value);
+    } else if (argument == "--full-model") {
+      options.full_model = value;
     } else if (argument == "--only") {
-      if (value != "uploads" && value != "jobs" && value != "requests" && value != "slow" && value != "memory")
-        usage("--only is uploads, jobs, requests, slow or memory");
+      if (value != "uploads" && value != "jobs" && value != "requests" && value != "slow" && value != "worker" &&
+          value != "memory")
+        usage("--only is uploads, jobs, requests, slow, worker or memory");
       options.only = value;
     } else if (argument == "--help" || argument == "-h") {
       usage("the REST daemon's uploads/s, job throughput and memory during a large upload, as JSON");
@@ -442,6 +464,108 @@ JsonNode *slow_case(const TempDir &temp, const Options &options) {
   return root;
 }
 
+struct RunTimes {
+  double started = -1;         // the worker's "started" line
+  double first_progress = -1;  // the first progress report
+  double done = -1;
+};
+
+// `demucs-vocalsd worker separate` on `input`, timed from the spawn.
+RunTimes time_worker(const std::string &model, const std::string &input, const std::string &output) {
+  RunTimes times;
+  const double start = now_seconds();
+  GError *error = nullptr;
+  GSubprocess *process = g_subprocess_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error, DEMUCS_VOCALSD_PROGRAM, "worker",
+                                          "separate", "--input", input.c_str(), "--output", output.c_str(), "--format",
+                                          "wav", "--model", model.c_str(), "--device", "cpu", "--stem", "vocals",
+                                          nullptr);
+  if (process == nullptr) throw std::runtime_error(std::string("cannot start a worker: ") + error->message);
+  GDataInputStream *lines = g_data_input_stream_new(g_subprocess_get_stdout_pipe(process));
+  while (gchar *line = g_data_input_stream_read_line_utf8(lines, nullptr, nullptr, nullptr)) {
+    const std::string text = line;
+    g_free(line);
+    const double at = now_seconds() - start;
+    if (text.find("\"started\"") != std::string::npos) times.started = at;
+    if (text.find("\"progress\"") != std::string::npos && times.first_progress < 0) times.first_progress = at;
+    if (text.find("\"done\"") != std::string::npos) times.done = at;
+    if (text.find("\"error\"") != std::string::npos) throw std::runtime_error("the worker failed: " + text);
+  }
+  g_subprocess_wait(process, nullptr, nullptr);
+  g_object_unref(lines);
+  g_object_unref(process);
+  return times;
+}
+
+// SeparationPipeline::run in this process, the model already loaded.
+RunTimes time_in_process(const std::string &model, const std::string &input, const std::string &output) {
+  RunTimes times;
+  SeparationSettings settings;
+  settings.input_path = input;
+  settings.output_path = output;
+  settings.model = model;
+  settings.device = "cpu";
+  settings.stem = "vocals";
+  const double start = now_seconds();
+  const SeparationResult result = SeparationPipeline::run(settings, [&](double, GstClockTime, GstClockTime) {
+    if (times.first_progress < 0) times.first_progress = now_seconds() - start;
+  });
+  if (!result.ok) throw std::runtime_error("the in-process pipeline failed: " + result.error_message);
+  times.done = now_seconds() - start;
+  return times;
+}
+
+JsonNode *worker_case(const TempDir &temp, const Options &options, const std::string &mix_path) {
+  initialize_gstreamer_with_demucs_plugin();
+  std::vector<std::pair<std::string, std::string>> models = {
+      {"tiny", std::string(g_getenv("DEMUCS_TEST_DATA")) + "/htdemucs-tiny-4s.th"}};
+  if (!options.full_model.empty()) models.push_back({"full_size", options.full_model});
+
+  JsonBuilder *builder = json_builder_new();
+  json_builder_begin_object(builder);
+  json_builder_set_member_name(builder, "runs");
+  json_builder_add_int_value(builder, options.worker_runs);
+  for (const auto &[name, model] : models) {
+    // The model held loaded in this process, as the daemon held it before.
+    GstElement *holder = gst_element_factory_make("demucsvocals", nullptr);
+    if (holder == nullptr) throw std::runtime_error("no demucsvocals element");
+    g_object_set(holder, "model", model.c_str(), "device", "cpu", nullptr);
+    if (gst_element_set_state(holder, GST_STATE_READY) == GST_STATE_CHANGE_FAILURE)
+      throw std::runtime_error("cannot load " + model);
+    std::vector<double> started, worker_first, worker_done, inline_first, inline_done;
+    for (int run = 0; run < options.worker_runs; ++run) {
+      const RunTimes worker = time_worker(model, mix_path, temp.file("worker-out.wav"));
+      const RunTimes in_process = time_in_process(model, mix_path, temp.file("inline-out.wav"));
+      started.push_back(worker.started);
+      worker_first.push_back(worker.first_progress);
+      worker_done.push_back(worker.done);
+      inline_first.push_back(in_process.first_progress);
+      inline_done.push_back(in_process.done);
+    }
+    gst_element_set_state(holder, GST_STATE_NULL);
+    gst_object_unref(holder);
+
+    json_builder_set_member_name(builder, name.c_str());
+    json_builder_begin_object(builder);
+    auto member = [&](const char *key, const std::vector<double> &values) {
+      json_builder_set_member_name(builder, key);
+      json_builder_add_double_value(builder, round3(median(values)));
+    };
+    member("worker_started_s", started);
+    member("worker_first_progress_s", worker_first);
+    member("worker_done_s", worker_done);
+    member("in_process_first_progress_s", inline_first);
+    member("in_process_done_s", inline_done);
+    std::vector<double> overhead;
+    for (std::size_t i = 0; i < worker_done.size(); ++i) overhead.push_back(worker_done[i] - inline_done[i]);
+    member("overhead_per_job_s", overhead);
+    json_builder_end_object(builder);
+  }
+  json_builder_end_object(builder);
+  JsonNode *root = json_builder_get_root(builder);
+  g_object_unref(builder);
+  return root;
+}
+
 JsonNode *jobs_case(const TempDir &temp, const Options &options, const std::string &mix_path, double mix_seconds,
                     int max_jobs) {
   MultipartBody body;
@@ -735,6 +859,10 @@ int main(int argc, char **argv) {
     if (options.only.empty() || options.only == "slow") {
       json_builder_set_member_name(builder, "slow");
       json_builder_add_value(builder, slow_case(temp, options));
+    }
+    if (options.only.empty() || options.only == "worker") {
+      json_builder_set_member_name(builder, "worker");
+      json_builder_add_value(builder, worker_case(temp, options, mix_path));
     }
     if (options.only.empty() || options.only == "memory") {
       json_builder_set_member_name(builder, "memory");

@@ -44,9 +44,11 @@ DaemonProcess::DaemonProcess(std::string data_dir, std::vector<std::string> extr
   log_path_ = std::string(parent) + "/daemon-" + std::to_string(++daemon_counter) + ".log";
   g_free(parent);
 
-  std::vector<std::string> arguments = {DEMUCS_VOCALSD_PROGRAM, "--host",   "127.0.0.1",
-                                        "--port",               "0",        "--data-dir",
-                                        data_dir_,              "--device", "cpu"};
+  // Stopped at once by default (no grace for running jobs); tests of the
+  // grace give their own --shutdown-grace, which comes later and wins.
+  std::vector<std::string> arguments = {DEMUCS_VOCALSD_PROGRAM, "--host",     "127.0.0.1", "--port",
+                                        "0",                    "--data-dir", data_dir_,   "--device",
+                                        "cpu",                  "--shutdown-grace", "0"};
   bool has_model = false;
   for (const std::string &option : extra) has_model = has_model || option == "--model";
   if (!has_model) {

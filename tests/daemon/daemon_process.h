@@ -19,8 +19,8 @@ struct DaemonLaunch {
 class DaemonProcess {
  public:
   /// Starts the program with --host 127.0.0.1 --port 0 --data-dir `data_dir`
-  /// --model <tiny model> --device cpu and `extra` options; waits for its
-  /// "Listening on" line. The log goes to `data_dir`/../daemon-N.log.
+  /// --model <tiny model> --device cpu --shutdown-grace 0 and `extra`
+  /// options; waits for its "Listening on" line. The log goes to `data_dir`/../daemon-N.log.
   DaemonProcess(std::string data_dir, std::vector<std::string> extra = {}, DaemonLaunch launch = {});
   /// Stops it (SIGTERM) if still running.
   ~DaemonProcess();

@@ -144,9 +144,9 @@ TEST(JobStore, ADatabaseWithoutFinishedAtIsMigratedInPlace) {
               SQLITE_OK);
     sqlite3_close(db);
   }
-  for (int opening = 0; opening < 2; ++opening) {  // the second opening finds it migrated
+  {
     JobStore store(path);
-    EXPECT_EQ(store.find("old-done")->finished_at, 777);
+    EXPECT_EQ(store.find("old-done")->finished_at, 777);  // finished: counted from its creation
     EXPECT_EQ(store.find("old-waiting")->finished_at, 0);
     EXPECT_EQ(store.finished_before(1000).size(), 1u);
     Job done = *store.find("old-waiting");
@@ -154,6 +154,10 @@ TEST(JobStore, ADatabaseWithoutFinishedAtIsMigratedInPlace) {
     done.finished_at = 999;
     store.update_state(done);
   }
+  JobStore reopened(path);  // already migrated: nothing changes
+  EXPECT_EQ(reopened.find("old-done")->finished_at, 777);
+  EXPECT_EQ(reopened.find("old-waiting")->finished_at, 999);
+  EXPECT_EQ(reopened.finished_before(1000).size(), 2u);
 }
 
 TEST(JobStore, UnopenableDatabaseIsAClearError) {

@@ -76,6 +76,7 @@ class Daemon {
         '--model', config.model,
         '--device', 'cpu',
         '--web-dir', config.webDir,
+        '--shutdown-grace', '0',
         ...this.extraArgs,
       ];
       const child = spawn(config.daemon, args, {
