@@ -6,9 +6,12 @@
 // and the development machines have; without it they are skipped, saying so).
 #include "daemon_process.h"
 #include "http_client.h"
+#include "launch_to_eos.h"
 
+#include "support/folder_listing.h"
 #include "support/scratch_directory.h"
 #include "support/test_data.h"
+#include "support/text_assertions.h"
 #include "support/wav_file.h"
 
 #include <glib.h>
@@ -26,44 +29,6 @@ namespace demucs::testing {
 namespace {
 
 constexpr double kJobSeconds = 120;
-
-::testing::AssertionResult contains(const std::string &text, const std::string &part) {
-  if (text.find(part) != std::string::npos) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << "\"" << part << "\" not found in: " << text;
-}
-
-std::vector<std::string> files_below(const std::string &folder) {
-  std::vector<std::string> files;
-  GDir *dir = g_dir_open(folder.c_str(), 0, nullptr);
-  if (dir == nullptr) return files;
-  while (const gchar *name = g_dir_read_name(dir)) {
-    const std::string path = folder + "/" + name;
-    if (g_file_test(path.c_str(), G_FILE_TEST_IS_DIR) && !g_file_test(path.c_str(), G_FILE_TEST_IS_SYMLINK)) {
-      for (const std::string &file : files_below(path)) files.push_back(file);
-    } else {
-      files.push_back(path);
-    }
-  }
-  g_dir_close(dir);
-  return files;
-}
-
-// Runs a gst-launch description to EOS (to make test inputs).
-void run_launch(const std::string &description) {
-  GError *error = nullptr;
-  GstElement *pipeline = gst_parse_launch(description.c_str(), &error);
-  ASSERT_NE(pipeline, nullptr) << (error ? error->message : "");
-  gst_element_set_state(pipeline, GST_STATE_PLAYING);
-  GstBus *bus = gst_element_get_bus(pipeline);
-  GstMessage *message = gst_bus_timed_pop_filtered(bus, 120 * GST_SECOND,
-                                                   static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
-  ASSERT_NE(message, nullptr);
-  EXPECT_EQ(GST_MESSAGE_TYPE(message), GST_MESSAGE_EOS);
-  gst_message_unref(message);
-  gst_object_unref(bus);
-  gst_element_set_state(pipeline, GST_STATE_NULL);
-  gst_object_unref(pipeline);
-}
 
 // A FLAC file of `seconds` of noise whose STREAMINFO claims `claimed_seconds`:
 // GStreamer's discoverer believes the claim, the decoder decodes every frame.
@@ -130,11 +95,9 @@ class DaemonFaultsTest : public ::testing::Test {
 
   // A WAV of the fixture mix repeated `times` times (a longer job).
   std::string long_mix(int times) const {
-    const WavAudio mix = read_wav(test_data("mix.wav"));
-    const std::string path = scratch_.file("long-mix-" + std::to_string(times) + ".wav");
-    write_wav(path, mix.samples.repeat({1, times}), mix.samplerate);
-    return path;
+    return write_repeated_wav(test_data("mix.wav"), times, scratch_.file("long-mix-" + std::to_string(times) + ".wav"));
   }
+
 
   ScratchDirectory scratch_;
 };

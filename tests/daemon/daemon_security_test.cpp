@@ -6,8 +6,10 @@
 #include "http_client.h"
 #include "raw_connection.h"
 
+#include "support/folder_listing.h"
 #include "support/scratch_directory.h"
 #include "support/test_data.h"
+#include "support/text_assertions.h"
 #include "support/wav_file.h"
 
 #include <glib.h>
@@ -24,29 +26,7 @@ namespace {
 constexpr const char *kToken = "test-token-0123456789abcdef";
 constexpr double kJobSeconds = 120;
 
-::testing::AssertionResult contains(const std::string &text, const std::string &part) {
-  if (text.find(part) != std::string::npos) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << "\"" << part << "\" not found in: " << text;
-}
-
 Headers bearer(const std::string &token = kToken) { return {{"Authorization", "Bearer " + token}}; }
-
-// Files (not folders) anywhere below `folder`.
-std::vector<std::string> files_below(const std::string &folder) {
-  std::vector<std::string> files;
-  GDir *dir = g_dir_open(folder.c_str(), 0, nullptr);
-  if (dir == nullptr) return files;
-  while (const gchar *name = g_dir_read_name(dir)) {
-    const std::string path = folder + "/" + name;
-    if (g_file_test(path.c_str(), G_FILE_TEST_IS_DIR)) {
-      for (const std::string &file : files_below(path)) files.push_back(file);
-    } else {
-      files.push_back(path);
-    }
-  }
-  g_dir_close(dir);
-  return files;
-}
 
 // A request head for a raw connection.
 std::string head(const std::string &method, const std::string &path, int port, const std::string &extra = "") {
@@ -75,11 +55,9 @@ class DaemonSecurityTest : public ::testing::Test {
 
   // A WAV of the fixture mix repeated `times` times (a longer job).
   std::string long_mix(int times) const {
-    const WavAudio mix = read_wav(test_data("mix.wav"));
-    const std::string path = scratch_.file("long-mix.wav");
-    write_wav(path, mix.samples.repeat({1, times}), mix.samplerate);
-    return path;
+    return write_repeated_wav(test_data("mix.wav"), times, scratch_.file("long-mix.wav"));
   }
+
 
   ScratchDirectory scratch_;
 };

@@ -102,4 +102,10 @@ void write_wav(const std::string& path, const at::Tensor& samples, int samplerat
   }
 }
 
+std::string write_repeated_wav(const std::string& source, int times, const std::string& path) {
+  const WavAudio audio = read_wav(source);
+  write_wav(path, audio.samples.repeat({1, times}), audio.samplerate);
+  return path;
+}
+
 }  // namespace demucs::testing

@@ -15,5 +15,8 @@ struct WavAudio {
 WavAudio read_wav(const std::string& path);
 // Writes float32 (channels, frames) as 32-bit float WAV.
 void write_wav(const std::string& path, const at::Tensor& samples, int samplerate);
+// Writes the audio of the WAV file `source` `times` times over, one after
+// the other, to `path` (a longer input); returns `path`.
+std::string write_repeated_wav(const std::string& source, int times, const std::string& path);
 
 }  // namespace demucs::testing
