@@ -81,6 +81,7 @@ const OptionSpec kOptions[] = {
     {"shutdown-grace", &DaemonOptions::shutdown_grace, "SECONDS",
      "On SIGTERM, how long running jobs may go on before they are stopped and queued again (default 30)", 0,
      kMaxSeconds},
+    {"version", &DaemonOptions::show_version, nullptr, "Print the version and exit"},  // not from the environment
 };
 
 std::string environment_name(const OptionSpec &option) {
@@ -164,6 +165,7 @@ bool is_list(const OptionSpec &option) {
 
 bool from_environment(DaemonOptions &options) {
   for (const OptionSpec &option : kOptions) {
+    if (option.target == Target(&DaemonOptions::show_version)) continue;
     const std::string name = environment_name(option);
     const char *text = g_getenv(name.c_str());
     if (text == nullptr || *text == '\0') continue;

@@ -44,6 +44,8 @@ struct DaemonOptions {
   int worker_memory_mb = 8192;       ///< address space of a worker
   int min_free_mb = 1024;            ///< kept free in the data folder
   int shutdown_grace = 30;           ///< seconds running jobs get to finish on SIGTERM
+
+  bool show_version = false;  ///< --version: print it and exit
 };
 
 /// Parses argv (consumed by GOption) and the environment. On --help, prints

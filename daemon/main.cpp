@@ -134,6 +134,10 @@ int run(int argc, char **argv) {
   std::optional<DaemonOptions> parsed = parse_daemon_options(argc, argv, exit_status);
   if (!parsed) return exit_status;
   const DaemonOptions options = *parsed;
+  if (options.show_version) {
+    std::printf("demucs-vocalsd %s\n", DEMUCS_VOCALS_VERSION);
+    return 0;
+  }
 
   GSocketAddress *address = listen_address(options);
   if (address == nullptr) {
