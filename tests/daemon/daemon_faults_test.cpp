@@ -16,6 +16,7 @@
 
 #include <glib.h>
 #include <glib/gstdio.h>
+#include <gio/gunixsocketaddress.h>
 #include <gst/gst.h>
 #include <gtest/gtest.h>
 #include <sys/mount.h>
@@ -310,6 +311,48 @@ TEST_F(DaemonFaultsTest, ASecondDaemonOnTheSameFolderRefusesToStart) {
   EXPECT_TRUE(contains(error_output, "another demucs-vocalsd (process " + first.pid() + ") is using the data folder"));
   g_free(error_output);
   EXPECT_EQ(http_get(first.url("health")).status, 200u);
+}
+
+TEST_F(DaemonFaultsTest, ADamagedDatabaseStopsTheDaemonOnceSayingWhatToDo) {
+  g_mkdir_with_parents(data_dir().c_str(), 0700);
+  write_file_bytes(data_dir() + "/jobs.sqlite3", std::string(8192, '\x5a'));  // not a database
+  const std::string folder = data_dir();
+  const gchar *argv[] = {DEMUCS_VOCALSD_PROGRAM, "--port", "0", "--data-dir", folder.c_str(), nullptr};
+  gchar *error_output = nullptr;
+  gint status = 0;
+  ASSERT_TRUE(g_spawn_sync(nullptr, const_cast<gchar **>(argv), nullptr, G_SPAWN_STDOUT_TO_DEV_NULL, nullptr,
+                           nullptr, nullptr, &error_output, &status, nullptr));
+  // 78: the unit file tells systemd not to restart it (no crash loop).
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 78) << status;
+  EXPECT_TRUE(contains(error_output, "jobs.sqlite3"));
+  EXPECT_TRUE(contains(error_output, "Move the damaged database aside"));
+  g_free(error_output);
+}
+
+TEST_F(DaemonFaultsTest, SystemdHearsReadyAndStopping) {
+  // A socket where systemd would listen (Type=notify).
+  const std::string path = scratch_.file("notify.socket");
+  GError *error = nullptr;
+  GSocket *socket = g_socket_new(G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_DEFAULT, &error);
+  ASSERT_NE(socket, nullptr);
+  GSocketAddress *address = g_unix_socket_address_new(path.c_str());
+  ASSERT_TRUE(g_socket_bind(socket, address, TRUE, &error)) << error->message;
+  g_object_unref(address);
+  g_socket_set_timeout(socket, 30);
+  auto receive = [&] {
+    char buffer[256];
+    const gssize got = g_socket_receive(socket, buffer, sizeof buffer, nullptr, nullptr);
+    return got > 0 ? std::string(buffer, static_cast<std::size_t>(got)) : std::string();
+  };
+  DaemonLaunch launch;
+  launch.environment.push_back({"NOTIFY_SOCKET", path});
+  DaemonProcess daemon(data_dir(), {}, launch);
+  EXPECT_EQ(receive(), "READY=1");
+  EXPECT_EQ(http_get(daemon.url("health")).status, 200u);  // ready means serving
+  kill(std::stoi(daemon.pid()), SIGTERM);
+  EXPECT_EQ(receive(), "STOPPING=1");
+  EXPECT_EQ(daemon.wait_for_exit(30), 0);
+  g_object_unref(socket);
 }
 
 TEST_F(DaemonFaultsTest, RemovingAJobNeverFollowsALinkOutOfItsFolder) {
