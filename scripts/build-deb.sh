@@ -51,6 +51,8 @@ fi
 # meson uses ccache when it is there: share the developer's cache (debhelper
 # gives the build a home folder of its own).
 export CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/ccache}"
+# The precompiled LibTorch header changes nothing ccache needs to see (as in scripts/build.sh).
+export CCACHE_SLOPPINESS="${CCACHE_SLOPPINESS:-pch_defines,time_macros,include_file_mtime,include_file_ctime}"
 export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$out/src}"
 echo "Building the packages in $out/src"
 (cd "$out/src" && dpkg-buildpackage -b -us -uc -j"$(nproc)")
