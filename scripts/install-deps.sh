@@ -12,12 +12,14 @@ packages=(
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-tools
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
   gstreamer1.0-libav      # AAC / M4A
+  help2man                # the man pages (-Dman=auto: skipped without it)
 )
 tests=false
 if [[ "${1:-}" == "--tests" ]]; then
   tests=true
   packages+=(libgtest-dev valgrind)
   packages+=(openssl)     # a self-signed certificate for the daemon's HTTPS test
+  packages+=(systemd)     # systemd-analyze verify on the unit file (tests/install)
   packages+=(chromium)    # the browser tests of web/ (tests/web), headless
   # Node and npm for playwright-core, unless a node is already there.
   command -v node >/dev/null || packages+=(nodejs)
