@@ -202,8 +202,7 @@ void WorkerProcess::kill_for(const char *kind, std::string message) {
   if (!killed_kind_.empty()) return;
   killed_kind_ = kind;
   killed_message_ = std::move(message);
-  const std::string id = pid();
-  if (!id.empty()) ::kill(-std::stoi(id), SIGKILL);
+  kill_group();
 }
 
 void WorkerProcess::stop_timers() {
@@ -217,8 +216,17 @@ void WorkerProcess::kill() {
   on_event_ = nullptr;
   on_exit_ = nullptr;
   g_cancellable_cancel(cancellable_);
-  const std::string id = pid();
-  if (!id.empty()) ::kill(-std::stoi(id), SIGKILL);  // GLib's child watch reaps it
+  kill_group();  // GLib's child watch reaps it
+}
+
+// SIGKILL to the worker's process group, and to the worker itself in case
+// it could not make a group of its own (a seccomp filter may refuse setpgid).
+void WorkerProcess::kill_group() {
+  const std::string id = pid();  // "" once GLib has reaped it: nothing to kill, no pid reused
+  if (id.empty()) return;
+  const pid_t worker = static_cast<pid_t>(std::stoi(id));
+  ::kill(-worker, SIGKILL);
+  ::kill(worker, SIGKILL);
 }
 
 }  // namespace demucs

@@ -61,6 +61,7 @@ class WorkerProcess {
   static gboolean on_wall_time(gpointer self);
   void read_next_line();
   void stop_timers();
+  void kill_group();
   void kill_for(const char *kind, std::string message);
   WorkerOutcome outcome() const;
 

@@ -59,6 +59,8 @@ done
 # The installed programs run from where they are.
 version_output=$("$destdir$bin_dir/demucs-vocals" --version 2>&1)
 check "demucs-vocals --version prints \"demucs-vocals $version\"" test "$version_output" = "demucs-vocals $version"
+daemon_version_output=$("$destdir$bin_dir/demucs-vocalsd" --version 2>&1)
+check "demucs-vocalsd --version prints \"demucs-vocalsd $version\"" test "$daemon_version_output" = "demucs-vocalsd $version"
 help_output=$("$destdir$bin_dir/demucs-vocalsd" --help 2>&1)
 check "demucs-vocalsd --help exits 0" test $? -eq 0
 check "demucs-vocalsd --help lists --data-dir" contains "$help_output" "--data-dir=DIR"
