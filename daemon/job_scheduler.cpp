@@ -271,7 +271,7 @@ std::vector<std::string> JobScheduler::worker_arguments(const Job &job) const {
   }
   if (settings_.test_faults) {
     const std::string name = job.filename.substr(0, job.filename.find('.'));
-    if (name == "crash" || name == "hang" || name == "allocate") {
+    if (name == "crash" || name == "hang" || name == "allocate" || name == "flood") {
       arguments.push_back("--test-fault");
       arguments.push_back(name);
     }

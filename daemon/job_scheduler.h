@@ -28,7 +28,7 @@ struct SchedulerSettings {
   std::string worker_program;  ///< the demucs-vocalsd executable
   WorkerLimits worker_limits;
   double max_audio_seconds = 0;  ///< a worker stops a longer decode; 0: no limit
-  bool test_faults = false;      ///< DEMUCS_VOCALSD_TEST_WORKER_FAULT: jobs named crash/hang/allocate.* fault
+  bool test_faults = false;      ///< DEMUCS_VOCALSD_TEST_WORKER_FAULT: jobs named crash/hang/allocate/flood.* fault
 };
 
 class JobScheduler {

@@ -34,6 +34,10 @@ void set_up_child(gpointer data) {
 
 std::string megabytes(std::int64_t bytes) { return std::to_string(bytes / (1024 * 1024)) + " MB"; }
 
+// The longest report line a worker may send (progress lines are ~60 bytes,
+// an error message a few hundred).
+constexpr std::size_t kMaxLineBytes = 64 * 1024;
+
 }  // namespace
 
 std::string current_program_path() {
@@ -49,7 +53,6 @@ WorkerProcess::WorkerProcess(std::vector<std::string> arguments, WorkerLimits li
 WorkerProcess::~WorkerProcess() {
   *alive_ = false;
   kill();
-  g_clear_object(&lines_);
   g_clear_object(&process_);
   g_object_unref(cancellable_);
 }
@@ -67,6 +70,8 @@ bool WorkerProcess::start(EventCallback on_event, ExitCallback on_exit, std::str
   argv.push_back(nullptr);
 
   GSubprocessLauncher *launcher = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+  // What a worker has no use for, and a compromised decoder should not read.
+  g_subprocess_launcher_unsetenv(launcher, "DEMUCS_VOCALSD_API_TOKEN");
   g_subprocess_launcher_set_child_setup(launcher, set_up_child, new WorkerLimits(limits_),
                                         [](gpointer data) { delete static_cast<WorkerLimits *>(data); });
   GError *spawn_error = nullptr;
@@ -77,52 +82,65 @@ bool WorkerProcess::start(EventCallback on_event, ExitCallback on_exit, std::str
     g_error_free(spawn_error);
     return false;
   }
-  lines_ = g_data_input_stream_new(g_subprocess_get_stdout_pipe(process_));
+  output_ = g_subprocess_get_stdout_pipe(process_);
   if (limits_.stall_seconds > 0)
     stall_timer_ = g_timeout_add_seconds(static_cast<guint>(limits_.stall_seconds), on_stall, this);
   if (limits_.wall_seconds > 0)
     wall_timer_ = g_timeout_add_seconds(static_cast<guint>(limits_.wall_seconds), on_wall_time, this);
-  read_next_line();
+  read_more();
   return true;
 }
 
-void WorkerProcess::read_next_line() {
-  g_data_input_stream_read_line_async(lines_, G_PRIORITY_DEFAULT, cancellable_, on_line, this);
+void WorkerProcess::read_more() {
+  g_input_stream_read_async(output_, read_buffer_, sizeof read_buffer_, G_PRIORITY_DEFAULT, cancellable_, on_read,
+                            this);
 }
 
-void WorkerProcess::on_line(GObject *stream, GAsyncResult *result, gpointer data) {
+void WorkerProcess::on_read(GObject *stream, GAsyncResult *result, gpointer data) {
   GError *error = nullptr;
-  gsize length = 0;
-  gchar *line = g_data_input_stream_read_line_finish_utf8(G_DATA_INPUT_STREAM(stream), result, &length, &error);
+  const gssize got = g_input_stream_read_finish(G_INPUT_STREAM(stream), result, &error);
   if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {  // killed, or destroyed: `data` may be gone
     g_error_free(error);
     return;
   }
   auto *self = static_cast<WorkerProcess *>(data);
   g_clear_error(&error);
-  if (line == nullptr) {  // end of output: the worker has ended (or closed its output)
+  if (got <= 0) {  // end of output: the worker has ended (or closed its output)
     g_subprocess_wait_async(self->process_, self->cancellable_, on_exited, self);
     return;
   }
-  if (self->stall_timer_) {
-    g_source_remove(self->stall_timer_);
-    self->stall_timer_ = g_timeout_add_seconds(static_cast<guint>(self->limits_.stall_seconds), on_stall, self);
+  self->pending_.append(self->read_buffer_, static_cast<std::size_t>(got));
+  for (std::size_t newline; (newline = self->pending_.find('\n')) != std::string::npos;) {
+    const std::string line = self->pending_.substr(0, newline);
+    self->pending_.erase(0, newline + 1);
+    if (!self->handle_line(line)) return;  // an event callback destroyed `self`
   }
-  JsonObject *event = parse_worker_event(std::string(line, length));
-  g_free(line);
-  if (event) {
-    const std::string kind = json_object_get_string_member_with_default(event, "event", "");
-    if (kind == "done") self->saw_done_ = true;
-    if (kind == "error") {
-      self->reported_kind_ = json_object_get_string_member_with_default(event, "kind", "failed");
-      self->reported_message_ = json_object_get_string_member_with_default(event, "message", "");
-    }
-    const std::shared_ptr<bool> alive = self->alive_;
-    if (self->on_event_) self->on_event_(event);
-    json_object_unref(event);
-    if (!*alive) return;  // the callback destroyed the worker (and killed it)
+  // A worker (a decoder gone wrong, say) must not make the daemon hold an
+  // endless line: past the cap it is stopped, and what it sends is dropped.
+  if (self->pending_.size() > kMaxLineBytes) {
+    self->pending_.clear();
+    self->kill_for("failed", "the separation process sent a report that could not be read, and was stopped");
   }
-  self->read_next_line();
+  self->read_more();
+}
+
+bool WorkerProcess::handle_line(const std::string &line) {
+  if (stall_timer_) {
+    g_source_remove(stall_timer_);
+    stall_timer_ = g_timeout_add_seconds(static_cast<guint>(limits_.stall_seconds), on_stall, this);
+  }
+  JsonObject *event = parse_worker_event(line);
+  if (event == nullptr) return true;
+  const std::string kind = json_object_get_string_member_with_default(event, "event", "");
+  if (kind == "done") saw_done_ = true;
+  if (kind == "error") {
+    reported_kind_ = json_object_get_string_member_with_default(event, "kind", "failed");
+    reported_message_ = json_object_get_string_member_with_default(event, "message", "");
+  }
+  const std::shared_ptr<bool> alive = alive_;
+  if (on_event_) on_event_(event);
+  json_object_unref(event);
+  return *alive;
 }
 
 void WorkerProcess::on_exited(GObject *, GAsyncResult *result, gpointer data) {

@@ -55,11 +55,13 @@ class WorkerProcess {
   std::string pid() const;
 
  private:
-  static void on_line(GObject *stream, GAsyncResult *result, gpointer self);
+  static void on_read(GObject *stream, GAsyncResult *result, gpointer self);
   static void on_exited(GObject *process, GAsyncResult *result, gpointer self);
   static gboolean on_stall(gpointer self);
   static gboolean on_wall_time(gpointer self);
-  void read_next_line();
+  void read_more();
+  /// One report line; false if handling it destroyed this object.
+  bool handle_line(const std::string &line);
   void stop_timers();
   void kill_group();
   void kill_for(const char *kind, std::string message);
@@ -68,7 +70,9 @@ class WorkerProcess {
   std::vector<std::string> arguments_;
   WorkerLimits limits_;
   GSubprocess *process_ = nullptr;
-  GDataInputStream *lines_ = nullptr;
+  GInputStream *output_ = nullptr;  // the worker's standard output (owned by process_)
+  char read_buffer_[4096];
+  std::string pending_;             // what came after the last whole line
   GCancellable *cancellable_ = nullptr;
   guint stall_timer_ = 0;
   guint wall_timer_ = 0;

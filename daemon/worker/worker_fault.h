@@ -1,8 +1,10 @@
 // Faults a worker can be told to have, so that tests can check that the
 // daemon survives them: crash (abort), hang (no progress, ever), allocate
-// (memory without bound until the limit stops it). Only the daemon passes
+// (memory without bound until the limit stops it), flood (a report line
+// that never ends). Only the daemon passes
 // --test-fault, and only when DEMUCS_VOCALSD_TEST_WORKER_FAULT is set in its
-// environment (worker_process.h): nothing a client sends can ask for one.
+// environment, for jobs whose upload is named after the fault (crash.wav):
+// nothing a client sends can ask for one from a daemon started normally.
 #pragma once
 
 #include <string>

@@ -108,21 +108,28 @@ class DaemonFaultsTest : public ::testing::Test {
 TEST_F(DaemonFaultsTest, WorkersThatCrashHangOrEatMemoryEndOnlyTheirOwnJob) {
   DaemonLaunch launch;
   launch.environment.push_back({"DEMUCS_VOCALSD_TEST_WORKER_FAULT", "1"});
-  DaemonProcess daemon(data_dir(), {"--max-jobs", "4", "--stall-timeout", "5", "--worker-memory-mb", "1536"}, launch);
+  DaemonProcess daemon(data_dir(), {"--max-jobs", "5", "--stall-timeout", "5", "--worker-memory-mb", "1536"}, launch);
   ASSERT_TRUE(model_ready(daemon));
+  const long daemon_memory_before = daemon.peak_rss_kib();
   const std::string crash = upload_as(daemon, test_data("mix.wav"), "crash.wav");
   const std::string hang = upload_as(daemon, test_data("mix.wav"), "hang.wav");
   const std::string allocate = upload_as(daemon, test_data("mix.wav"), "allocate.wav");
+  const std::string flood = upload_as(daemon, test_data("mix.wav"), "flood.wav");
   const std::string normal = upload_as(daemon, test_data("mix.wav"), "mix.wav");
 
   EXPECT_TRUE(wait_for_status(daemon, normal, "completed")) << status_of(daemon, normal).body;
   for (const auto &[id, words] : std::vector<std::pair<std::string, std::string>>{
-           {crash, "crashed"}, {hang, "no progress for 5 s"}, {allocate, "ran out of memory"}}) {
+           {crash, "crashed"},
+           {hang, "no progress for 5 s"},
+           {allocate, "ran out of memory"},
+           {flood, "a report that could not be read"}}) {
     ASSERT_TRUE(wait_for_status(daemon, id, "error", 60)) << status_of(daemon, id).body;
     EXPECT_TRUE(contains(status_of(daemon, id).json_string("error_message"), words));
   }
   EXPECT_EQ(http_get(daemon.url("health")).status, 200u);
   EXPECT_EQ(http_get(daemon.url("download/" + normal)).status, 200u);
+  // The flood cost the daemon nothing to speak of.
+  EXPECT_LT(daemon.peak_rss_kib() - daemon_memory_before, 20 * 1024);
   for (const std::string &file : files_below(data_dir() + "/jobs")) EXPECT_FALSE(g_str_has_suffix(file.c_str(), ".partial")) << file;
   // A fault is only for those names, and only with the test switch.
   DaemonProcess plain(scratch_.file("plain"));
