@@ -102,6 +102,7 @@ void RestApi::on_early(SoupServer *, SoupServerMessage *message, const char *pat
     if (!self->gate_.admit(message, path)) return;
     if (g_strcmp0(path, "/upload") != 0) return;  // below /upload: the normal handler says 404
     if (!is_method(message, "POST")) {
+      soup_message_headers_replace(soup_server_message_get_response_headers(message), "Allow", "POST");
       refuse(message, SOUP_STATUS_METHOD_NOT_ALLOWED,
              std::string("Method ") + soup_server_message_get_method(message) + " is not allowed here; use POST.");
       return;
