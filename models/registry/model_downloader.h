@@ -1,16 +1,21 @@
 // Downloads checkpoints over HTTP(S) with libsoup, verified before they enter
 // the cache: a file appears under its final name only once its sha256 matches.
+// Built without the downloader (-Ddownloader=disabled), both functions throw a
+// DownloadError saying where to put the file by hand.
 #pragma once
 
 #include "registry/model_cache.h"
 #include "registry/model_registry.h"
 
-#include <gio/gio.h>
 
 #include <cstdint>
 #include <functional>
 #include <stdexcept>
 #include <string>
+
+// GIO's cancellation object, declared as GIO declares it so that this header
+// needs no GLib (the downloader itself is the only user).
+typedef struct _GCancellable GCancellable;
 
 namespace demucs {
 
