@@ -211,8 +211,8 @@ bool load_model(GstDemucsVocals* self) {
     return true;
   } catch (const demucs::DeviceUnavailableError& e) {
     GST_ELEMENT_ERROR(self, RESOURCE, NOT_FOUND,
-                      ("Compute device '%s' is not available in precision %s: %s. Set device=cpu (or "
-                       "device=auto), precision=fp32.",
+                      ("Compute device '%s' with precision %s is not available: %s. Use device=cpu (or "
+                       "device=auto) with precision=fp32 or bf16, or device=cuda on a machine with an NVIDIA GPU.",
                        settings.device.c_str(), settings.precision.c_str(), e.what()),
                       (nullptr));
   } catch (const demucs::ModelNotFoundError& e) {
