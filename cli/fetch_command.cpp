@@ -4,9 +4,7 @@
 #include "download_progress_bar.h"
 #include "interrupt_cancellation.h"
 
-#include "registry/model_cache.h"
-#include "registry/model_downloader.h"
-#include "registry/model_registry.h"
+#include "demucs/demucs.h"
 
 #include <unistd.h>
 

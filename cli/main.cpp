@@ -4,8 +4,7 @@
 #include "models_command.h"
 #include "separate_command.h"
 
-#include "registry/model_cache.h"
-#include "registry/model_registry.h"
+#include "demucs/demucs.h"
 
 #include <glib.h>
 

@@ -2,8 +2,7 @@
 
 #include "command_line.h"
 
-#include "registry/model_cache.h"
-#include "registry/model_registry.h"
+#include "demucs/demucs.h"
 
 #include <cstdio>
 #include <string>

@@ -35,7 +35,8 @@ constexpr const char *kDescription =
     "\n"
     "Examples:\n"
     "  demucs-vocals separate song.mp3 -o vocals.wav\n"
-    "  demucs-vocals song.mp3 -o karaoke.flac --stem instrumental";
+    "  demucs-vocals song.mp3 -o karaoke.flac --stem instrumental\n"
+    "  demucs-vocals song.mp3 -o vocals.wav --device cuda --precision fp16 --batch-size 8";
 
 std::string base_name(const std::string &path) {
   gchar *name = g_path_get_basename(path.c_str());
@@ -50,6 +51,7 @@ int run_separate(int argc, char **argv) {
   gchar *stem = nullptr;
   gchar *model = nullptr;
   gchar *device = nullptr;
+  gchar *precision = nullptr;
   double segment = NAN;
   double overlap = NAN;
   gint shifts = kIntegerNotGiven;
@@ -65,6 +67,9 @@ int run_separate(int argc, char **argv) {
        "NAME|FILE"},
       {"device", 'd', 0, G_OPTION_ARG_STRING, &device, "Where the network runs (default auto)",
        "auto|cpu|cuda"},
+      {"precision", 0, 0, G_OPTION_ARG_STRING, &precision,
+       "Precision of the network (default fp32; fp16 needs CUDA; bf16 runs on CUDA or, slowly, on the CPU)",
+       "fp32|fp16|bf16"},
       {"format", 'f', 0, G_OPTION_ARG_STRING, &format_name, "Output format (default: from FILE's extension)",
        "wav|flac|mp3"},
       {"segment", 0, 0, G_OPTION_ARG_DOUBLE, &segment, "Seconds per chunk (default: the model's)", "SECONDS"},
@@ -91,6 +96,7 @@ int run_separate(int argc, char **argv) {
   settings.stem = take(stem);
   settings.model = take(model);
   settings.device = take(device);
+  settings.precision = take(precision);
   if (!parsed) return kUsageExitStatus;
 
   if (argc != 2) {

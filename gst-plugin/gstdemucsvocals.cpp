@@ -42,6 +42,11 @@
  *     lamemp3enc ! filesink location=karaoke.mp3
  * ]| A karaoke track (everything but the vocals) with the fine-tuned bag, on the GPU.
  * |[
+ * gst-launch-1.0 filesrc location=song.flac ! decodebin ! audioconvert ! audioresample ! \
+ *     demucsvocals device=cuda precision=fp16 batch-size=8 ! audioconvert ! wavenc ! \
+ *     filesink location=vocals.wav
+ * ]| The vocals on the GPU in half precision, eight segments per forward pass.
+ * |[
  * gst-launch-1.0 filesrc location=song.wav ! wavparse ! audioconvert ! audioresample ! \
  *     demucsvocals model=/path/to/checkpoint.th stem=drums overlap=0.5 shifts=2 ! \
  *     audioconvert ! autoaudiosink
@@ -49,12 +54,8 @@
  */
 #include "gst-plugin/gstdemucsvocals.h"
 
-#include "checkpoint/checkpoint_reader.h"
+#include "demucs/demucs.h"
 #include "gst-plugin/separation_worker.h"
-#include "gst-plugin/stem_stream.h"
-#include "loading/stem_model.h"
-#include "network/compute_device.h"
-#include "registry/model_cache.h"
 
 #include <gst/audio/audio.h>
 
@@ -75,6 +76,7 @@ namespace {
 
 constexpr const char* kDefaultModel = "htdemucs";
 constexpr const char* kDefaultDevice = "auto";
+constexpr const char* kDefaultPrecision = "fp32";
 constexpr const char* kDefaultStem = "vocals";
 constexpr double kDefaultSegment = 0.0;
 constexpr double kDefaultOverlap = 0.25;
@@ -98,6 +100,7 @@ enum {
   PROP_0,
   PROP_MODEL,
   PROP_DEVICE,
+  PROP_PRECISION,
   PROP_STEM,
   PROP_SEGMENT,
   PROP_OVERLAP,
@@ -110,6 +113,7 @@ enum {
 struct Settings {
   std::string model = kDefaultModel;
   std::string device = kDefaultDevice;
+  std::string precision = kDefaultPrecision;
   std::string stem = kDefaultStem;
   double segment = kDefaultSegment;
   double overlap = kDefaultOverlap;
@@ -141,7 +145,7 @@ class QueuedEvent : public demucs::SeparationWorker::Marker {
 struct DemucsVocalsState {
   Settings settings;  // under the object lock
   // From READY on.
-  std::unique_ptr<demucs::StemModel> model;
+  std::unique_ptr<demucs::LoadedModel> model;
   // From PAUSED on (created before the pads activate, destroyed after).
   std::unique_ptr<demucs::SeparationWorker> worker;
 
@@ -188,24 +192,28 @@ GstClockTime frames_to_time(std::int64_t frames, int rate) {
 bool load_model(GstDemucsVocals* self) {
   const Settings settings = settings_of(self);
   try {
-    const c10::Device device = demucs::parse_compute_device(settings.device);
-    auto model = std::make_unique<demucs::StemModel>(demucs::load_stem_model(settings.model, settings.stem, device));
-    if (model->audio_channels != demucs::StemStream::kChannels) {
+    demucs::LoadOptions options;
+    options.device = settings.device;
+    options.precision = demucs::parse_precision(settings.precision);
+    auto model = std::make_unique<demucs::LoadedModel>(demucs::load_model(settings.model, settings.stem, options));
+    if (model->audio_channels() != demucs::StemStream::kChannels) {
       GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS, ("Model %s is not a stereo model.", settings.model.c_str()),
-                        ("it has %d audio channels", model->audio_channels));
+                        ("it has %d audio channels", model->audio_channels()));
       return false;
     }
-    GST_INFO_OBJECT(self, "loaded model %s for stem %s on %s: %d Hz, segment %.2f s", model->name.c_str(),
-                    settings.stem.c_str(), device.str().c_str(), model->samplerate, model->segment_seconds);
-    g_object_set_data(G_OBJECT(self), GST_DEMUCS_VOCALS_MODEL_DATA, model->bag.front().model.get());
+    GST_INFO_OBJECT(self, "loaded model %s for stem %s on %s in %s: %d Hz, segment %.2f s", model->name().c_str(),
+                    settings.stem.c_str(), model->device().c_str(), demucs::precision_name(model->precision()),
+                    model->samplerate(), model->segment_seconds());
+    g_object_set_data(G_OBJECT(self), GST_DEMUCS_VOCALS_MODEL_DATA, const_cast<void*>(model->network_identity()));
     GST_OBJECT_LOCK(self);
     self->state->model = std::move(model);
     GST_OBJECT_UNLOCK(self);
     return true;
   } catch (const demucs::DeviceUnavailableError& e) {
     GST_ELEMENT_ERROR(self, RESOURCE, NOT_FOUND,
-                      ("Compute device '%s' is not available: %s. Set device=cpu (or device=auto).",
-                       settings.device.c_str(), e.what()),
+                      ("Compute device '%s' with precision %s is not available: %s. Use device=cpu (or "
+                       "device=auto) with precision=fp32 or bf16, or device=cuda on a machine with an NVIDIA GPU.",
+                       settings.device.c_str(), settings.precision.c_str(), e.what()),
                       (nullptr));
   } catch (const demucs::ModelNotFoundError& e) {
     const bool is_path = g_str_has_suffix(settings.model.c_str(), ".th") ||
@@ -222,7 +230,7 @@ bool load_model(GstDemucsVocals* self) {
                        settings.model.c_str(), e.what()),
                       (nullptr));
   } catch (const std::invalid_argument& e) {
-    // Unknown stem (the message lists the valid ones) or device name.
+    // Unknown stem (the message lists the valid ones), device or precision name.
     GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS, ("Invalid setting: %s", e.what()), (nullptr));
   } catch (const std::exception& e) {
     GST_ELEMENT_ERROR(self, LIBRARY, INIT, ("Cannot load model '%s': %s", settings.model.c_str(), e.what()),
@@ -233,7 +241,7 @@ bool load_model(GstDemucsVocals* self) {
 
 void unload_model(GstDemucsVocals* self) {
   g_object_set_data(G_OBJECT(self), GST_DEMUCS_VOCALS_MODEL_DATA, nullptr);
-  std::unique_ptr<demucs::StemModel> model;
+  std::unique_ptr<demucs::LoadedModel> model;
   GST_OBJECT_LOCK(self);
   model = std::move(self->state->model);
   GST_OBJECT_UNLOCK(self);
@@ -469,12 +477,12 @@ bool set_input_caps(GstDemucsVocals* self, GstCaps* caps) {
                       ("caps %" GST_PTR_FORMAT, caps));
     return false;
   }
-  const int model_rate = self->state->model->samplerate;
+  const int model_rate = self->state->model->samplerate();
   if (GST_AUDIO_INFO_RATE(&info) != model_rate) {
     GST_ELEMENT_ERROR(self, CORE, NEGOTIATION,
                       ("Input audio is %d Hz but the model %s works at %d Hz: put audioresample in front of "
                        "demucsvocals (for example: ... ! audioconvert ! audioresample ! demucsvocals).",
-                       GST_AUDIO_INFO_RATE(&info), self->state->model->name.c_str(), model_rate),
+                       GST_AUDIO_INFO_RATE(&info), self->state->model->name().c_str(), model_rate),
                       ("caps %" GST_PTR_FORMAT, caps));
     return false;
   }
@@ -532,7 +540,7 @@ gboolean sink_event(GstPad* pad, GstObject* parent, GstEvent* event) {
       if (!accepted) {
         return FALSE;
       }
-      GstCaps* output = output_caps(state->model->samplerate);
+      GstCaps* output = output_caps(state->model->samplerate());
       GstEvent* output_event = gst_event_new_caps(output);
       gst_caps_unref(output);
       return queue_event(self, output_event);
@@ -556,7 +564,7 @@ gboolean sink_event(GstPad* pad, GstObject* parent, GstEvent* event) {
       }
       note_first_timestamp(self, timestamp);
       const auto frames = static_cast<std::int64_t>(
-          gst_util_uint64_scale_round(duration, static_cast<guint64>(state->model->samplerate), GST_SECOND));
+          gst_util_uint64_scale_round(duration, static_cast<guint64>(state->model->samplerate()), GST_SECOND));
       return state->worker->push_silence(frames) == demucs::SeparationWorker::PushResult::accepted;
     }
     case GST_EVENT_EOS:
@@ -575,7 +583,7 @@ gboolean sink_event(GstPad* pad, GstObject* parent, GstEvent* event) {
 GstCaps* pad_caps(GstDemucsVocals* self, GstPad* pad, GstCaps* filter) {
   GstCaps* caps = gst_pad_get_pad_template_caps(pad);
   GST_OBJECT_LOCK(self);
-  const int rate = self->state->model ? self->state->model->samplerate : 0;
+  const int rate = self->state->model ? self->state->model->samplerate() : 0;
   GST_OBJECT_UNLOCK(self);
   if (rate > 0) {
     GstCaps* at_model_rate = gst_caps_copy(caps);
@@ -736,7 +744,7 @@ GstStateChangeReturn change_state(GstElement* element, GstStateChange transition
   return result;
 }
 
-// Model, device and stem are read when the model loads (NULL -> READY).
+// Model, device, precision and stem are read when the model loads (NULL -> READY).
 bool may_change_model(GstDemucsVocals* self, const GParamSpec* pspec) {
   if (GST_STATE(self) != GST_STATE_NULL) {
     GST_WARNING_OBJECT(self, "property %s can only change in the NULL state; ignored", pspec->name);
@@ -760,6 +768,12 @@ void set_property(GObject* object, guint prop_id, const GValue* value, GParamSpe
       if (may_change_model(self, pspec)) {
         const char* device = g_value_get_string(value);
         settings.device = device != nullptr ? device : kDefaultDevice;
+      }
+      break;
+    case PROP_PRECISION:
+      if (may_change_model(self, pspec)) {
+        const char* precision = g_value_get_string(value);
+        settings.precision = precision != nullptr ? precision : kDefaultPrecision;
       }
       break;
     case PROP_STEM:
@@ -803,6 +817,9 @@ void get_property(GObject* object, guint prop_id, GValue* value, GParamSpec* psp
       break;
     case PROP_DEVICE:
       g_value_set_string(value, settings.device.c_str());
+      break;
+    case PROP_PRECISION:
+      g_value_set_string(value, settings.precision.c_str());
       break;
     case PROP_STEM:
       g_value_set_string(value, settings.stem.c_str());
@@ -864,6 +881,14 @@ static void gst_demucs_vocals_class_init(GstDemucsVocalsClass* klass) {
                           "Where the network runs: auto (CUDA when available, else CPU), cpu, cuda or cuda:N. "
                           "Changes only in the NULL state",
                           kDefaultDevice, flags));
+  g_object_class_install_property(
+      gobject_class, PROP_PRECISION,
+      g_param_spec_string("precision", "Precision",
+                          "Floating-point precision of the network: fp32 (upstream's numbers), fp16 (CUDA only) or "
+                          "bf16 (CUDA, or a slow CPU path): convolutions, linear layers and attention in half "
+                          "precision, STFT, normalisations and overlap-add in float32. Changes only in the NULL "
+                          "state",
+                          kDefaultPrecision, flags));
   g_object_class_install_property(
       gobject_class, PROP_STEM,
       g_param_spec_string("stem", "Stem",

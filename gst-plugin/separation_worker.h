@@ -14,7 +14,7 @@
 // deactivation); reset() drops everything for a fresh stream (FLUSH_STOP).
 #pragma once
 
-#include "gst-plugin/stem_stream.h"
+#include "demucs/demucs.h"
 
 #include <atomic>
 #include <condition_variable>

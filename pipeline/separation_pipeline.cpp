@@ -178,6 +178,7 @@ std::string SeparationPipeline::build() {
   const std::vector<std::pair<const char *, std::string>> properties = {
       {"model", settings_.model},
       {"device", settings_.device},
+      {"precision", settings_.precision},
       {"stem", settings_.stem},
       {"segment", settings_.segment ? number_text(*settings_.segment) : ""},
       {"overlap", settings_.overlap ? number_text(*settings_.overlap) : ""},

@@ -43,6 +43,7 @@ struct SeparationSettings {
 
   std::string model;   ///< "htdemucs" (a known name, from the model cache) or a .th path
   std::string device;  ///< auto, cpu, cuda
+  std::string precision;  ///< fp32, fp16, bf16 (the element's precision property)
   std::string stem;    ///< vocals, instrumental or a source of the model
   std::optional<double> segment;  ///< seconds
   std::optional<double> overlap;  ///< 0..1

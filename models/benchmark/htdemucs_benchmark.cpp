@@ -1,17 +1,24 @@
 // Speed and memory of separation with the full-size htdemucs architecture
 // (random weights, or a real checkpoint with --checkpoint), streamed through
-// the separator in one-second pieces. Prints JSON.
+// the separator in one-second pieces. Prints JSON (no library needed: it runs
+// in a models-only build too).
 //
 //   htdemucs-benchmark [--threads 1,2] [--seconds 30,120] [--checkpoint FILE.th]
+//                      [--device cpu|cuda|auto] [--precision fp32,fp16] [--batch-size 1,4,8]
 //   OMP_WAIT_POLICY=PASSIVE htdemucs-benchmark ...   (what demucs-vocals itself uses)
 //
-// Each (threads, seconds) case runs in a child process of its own, so that
-// its peak RSS is its own.
+// Each (threads, seconds, precision, batch size) case runs in a child process
+// of its own, so that its peak RSS and GPU memory peak are its own. On CUDA a
+// warm-up forward pass (cuDNN's first calls) is timed apart from the rest.
 #include "benchmark/child_process.h"
 #include "benchmark/stopwatch.h"
-#include "network/official_architectures.h"
 #include "checkpoint/checkpoint_reader.h"
+#include "network/compute_device.h"
+#include "network/compute_precision.h"
+#include "network/device_memory.h"
 #include "network/htdemucs.h"
+#include "network/official_architectures.h"
+#include "network/torch_compat.h"
 #include "separator/compute_threads.h"
 #include "separator/stream_separator.h"
 
@@ -21,6 +28,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -35,30 +43,66 @@ double peak_rss_mib() {
   return static_cast<double>(usage.ru_maxrss) / 1024.0;  // KiB on Linux
 }
 
-std::vector<double> parse_list(const std::string& text) {
-  std::vector<double> values;
+std::vector<std::string> parse_words(const std::string& text) {
+  std::vector<std::string> values;
   std::stringstream items(text);
   std::string item;
   while (std::getline(items, item, ',')) {
-    values.push_back(std::stod(item));
+    values.push_back(item);
   }
   return values;
 }
 
+std::vector<double> parse_list(const std::string& text) {
+  std::vector<double> values;
+  for (const std::string& word : parse_words(text)) {
+    values.push_back(std::stod(word));
+  }
+  return values;
+}
+
+std::string mib_or_null(std::int64_t bytes, bool known) {
+  if (!known) {
+    return "null";
+  }
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1f", static_cast<double>(bytes) / (1024.0 * 1024.0));
+  return text;
+}
+
+struct Case {
+  int threads = 1;
+  double audio_seconds = 30;
+  std::string precision = "fp32";
+  int batch_size = 1;
+};
+
 // One case, in this process: prints one JSON object.
-int run_case(int threads, double audio_seconds, const std::string& checkpoint) {
-  demucs::set_compute_threads(threads);
+int run_case(const Case& c, const std::string& device_name, const std::string& checkpoint) {
+  demucs::set_compute_threads(c.threads);
+  const c10::Device device = demucs::parse_compute_device(device_name);
+  const demucs::Precision precision = demucs::parse_precision(c.precision);
   const Stopwatch load_time;
   std::shared_ptr<demucs::HTDemucs> model =
-      checkpoint.empty() ? demucs::HTDemucs::with_random_weights(demucs::official_htdemucs_kwargs(), at::kCPU)
-                         : demucs::HTDemucs::from_checkpoint(demucs::read_checkpoint(checkpoint), at::kCPU);
+      checkpoint.empty()
+          ? demucs::HTDemucs::with_random_weights(demucs::official_htdemucs_kwargs(), device, 0, precision)
+          : demucs::HTDemucs::from_checkpoint(demucs::read_checkpoint(checkpoint), device, precision);
   const double load_s = load_time.seconds();
 
+  double warmup_s = 0;
+  if (device.is_cuda()) {
+    const Stopwatch warmup_time;
+    const at::Tensor warm = model->forward(at::zeros({c.batch_size, 2, model->config().training_length()}));
+    warm.cpu();  // waits for the GPU
+    warmup_s = warmup_time.seconds();
+  }
+
   demucs::SeparatorOptions options;
-  options.threads = threads;
+  options.threads = c.threads;
+  options.batch_size = c.batch_size;
   demucs::StreamSeparator separator(model, options);
   const int rate = model->samplerate();
-  const auto total = static_cast<int64_t>(audio_seconds * rate);
+  const auto total = static_cast<int64_t>(c.audio_seconds * rate);
   at::manual_seed(1);
   const Stopwatch compute_time;
   int64_t produced = 0;
@@ -74,22 +118,30 @@ int run_case(int threads, double audio_seconds, const std::string& checkpoint) {
     std::cerr << "error: produced " << produced << " frames for " << total << "\n";
     return 1;
   }
+  const std::optional<demucs::DeviceMemoryFigures> gpu = demucs::device_memory_figures(device);
   std::printf(
-      "{\"threads\": %d, \"audio_seconds\": %.1f, \"load_seconds\": %.3f, \"compute_seconds\": %.2f, "
-      "\"compute_per_audio_second\": %.4f, \"peak_rss_mib\": %.1f}\n",
-      threads, audio_seconds, load_s, compute_s, compute_s / audio_seconds, peak_rss_mib());
+      "{\"device\": \"%s\", \"precision\": \"%s\", \"batch_size\": %d, \"threads\": %d, "
+      "\"audio_seconds\": %.1f, \"load_seconds\": %.3f, \"warmup_seconds\": %.3f, \"compute_seconds\": %.2f, "
+      "\"compute_per_audio_second\": %.4f, \"peak_rss_mib\": %.1f, \"gpu_peak_allocated_mib\": %s, "
+      "\"gpu_peak_reserved_mib\": %s}\n",
+      device.str().c_str(), c.precision.c_str(), c.batch_size, c.threads, c.audio_seconds, load_s, warmup_s,
+      compute_s, compute_s / c.audio_seconds, peak_rss_mib(),
+      mib_or_null(gpu ? gpu->peak_allocated_bytes : 0, gpu.has_value()).c_str(),
+      mib_or_null(gpu ? gpu->peak_reserved_bytes : 0, gpu.has_value()).c_str());
   return 0;
 }
 
-std::string run_child(const std::string& self, int threads, double audio_seconds, const std::string& checkpoint) {
-  std::vector<std::string> arguments = {"--case", std::to_string(threads), std::to_string(audio_seconds)};
+std::string run_child(const std::string& self, const Case& c, const std::string& device,
+                      const std::string& checkpoint) {
+  std::vector<std::string> arguments = {"--case", std::to_string(c.threads), std::to_string(c.audio_seconds),
+                                        c.precision, std::to_string(c.batch_size), "--device", device};
   if (!checkpoint.empty()) {
     arguments.insert(arguments.end(), {"--checkpoint", checkpoint});
   }
   const demucs::benchmark::ChildResult child = demucs::benchmark::run_child_process(self, arguments);
   if (!child.ok) {
-    std::cerr << "error: the case with " << threads << " threads, " << audio_seconds << " s failed: " << child.failure
-              << "\n";
+    std::cerr << "error: the case with " << c.threads << " threads, " << c.audio_seconds << " s, " << c.precision
+              << ", batch " << c.batch_size << " failed: " << child.failure << "\n";
   }
   return child.ok ? child.output : "";
 }
@@ -99,47 +151,78 @@ std::string run_child(const std::string& self, int threads, double audio_seconds
 int main(int argc, char** argv) {
   std::vector<double> threads = {1, 2};
   std::vector<double> durations = {30, 120};
+  std::vector<std::string> precisions = {"fp32"};
+  std::vector<double> batch_sizes = {1};
+  std::string device = "cpu";
   std::string checkpoint;
   bool single_case = false;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     const bool has_value = i + 1 < argc;
-    if (arg == "--case" && i + 2 < argc) {  // internal: one case in this process
+    if (arg == "--case" && i + 4 < argc) {  // internal: one case in this process
       single_case = true;
       threads = {std::atof(argv[i + 1])};
       durations = {std::atof(argv[i + 2])};
-      i += 2;
+      precisions = {argv[i + 3]};
+      batch_sizes = {std::atof(argv[i + 4])};
+      i += 4;
     } else if (arg == "--threads" && has_value) {
       threads = parse_list(argv[++i]);
     } else if (arg == "--seconds" && has_value) {
       durations = parse_list(argv[++i]);
+    } else if (arg == "--precision" && has_value) {
+      precisions = parse_words(argv[++i]);
+    } else if (arg == "--batch-size" && has_value) {
+      batch_sizes = parse_list(argv[++i]);
+    } else if (arg == "--device" && has_value) {
+      device = argv[++i];
     } else if (arg == "--checkpoint" && has_value) {
       checkpoint = argv[++i];
     } else {
-      std::cerr << "usage: " << argv[0] << " [--threads 1,2] [--seconds 30,120] [--checkpoint FILE.th]\n";
+      std::cerr << "usage: " << argv[0]
+                << " [--threads 1,2] [--seconds 30,120] [--device cpu|cuda|auto] [--precision fp32,fp16,bf16]"
+                   " [--batch-size 1,4,8] [--checkpoint FILE.th]\n";
       return 2;
     }
   }
-  if (single_case) {
-    return run_case(static_cast<int>(threads[0]), durations[0], checkpoint);
+  try {
+    if (single_case) {
+      return run_case({static_cast<int>(threads[0]), durations[0], precisions[0], static_cast<int>(batch_sizes[0])},
+                      device, checkpoint);
+    }
+    // Refuse a device or precision this machine cannot run before any child starts.
+    const c10::Device parsed = demucs::parse_compute_device(device);
+    for (const std::string& precision : precisions) {
+      demucs::check_precision_on_device(demucs::parse_precision(precision), parsed);
+    }
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 1;
   }
   const std::string self = demucs::benchmark::this_program_path();
   // OMP_WAIT_POLICY=PASSIVE changes the figures a lot on few cores: say which.
   const char* wait_policy = std::getenv("OMP_WAIT_POLICY");
   std::cout << "{\"model\": \"" << (checkpoint.empty() ? "htdemucs architecture, random weights" : checkpoint)
-            << "\", \"overlap\": 0.25, \"omp_wait_policy\": \"" << (wait_policy ? wait_policy : "default")
-            << "\", \"cases\": [\n";
+            << "\", \"overlap\": 0.25, \"torch_version\": \"" << demucs::torch_compat::torch_version()
+            << "\", \"device\": \"" << device << "\", \"gpu_memory_figures\": "
+            << (demucs::device_memory_figures_available() ? "true" : "false") << ", \"omp_wait_policy\": \""
+            << (wait_policy ? wait_policy : "default") << "\", \"cases\": [\n";
   bool first = true;
   int failures = 0;
   for (double t : threads) {
     for (double s : durations) {
-      const std::string result = run_child(self, static_cast<int>(t), s, checkpoint);
-      if (result.empty()) {
-        ++failures;
-        continue;
+      for (const std::string& precision : precisions) {
+        for (double batch : batch_sizes) {
+          const std::string result =
+              run_child(self, {static_cast<int>(t), s, precision, static_cast<int>(batch)}, device, checkpoint);
+          if (result.empty()) {
+            ++failures;
+            continue;
+          }
+          std::cout << (first ? "  " : ",\n  ") << result << std::flush;
+          first = false;
+        }
       }
-      std::cout << (first ? "  " : ",\n  ") << result << std::flush;
-      first = false;
     }
   }
   std::cout << "\n]}\n";

@@ -3,6 +3,8 @@
 // of `state` stored in the archive's data/N records. No Python involved.
 #pragma once
 
+#include "demucs/demucs.h"  // CheckpointError
+
 #include "checkpoint/pickle_value.h"
 
 #include <ATen/core/Tensor.h>
@@ -12,12 +14,6 @@
 #include <string>
 
 namespace demucs {
-
-// Every problem with a checkpoint file. what() names the file and the problem.
-class CheckpointError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
 
 struct Checkpoint {
   std::string path;

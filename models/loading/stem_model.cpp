@@ -1,5 +1,6 @@
 #include "loading/stem_model.h"
 
+#include "network/compute_precision.h"
 #include "network/shared_models.h"
 #include "registry/model_cache.h"
 #include "registry/model_registry.h"
@@ -51,10 +52,14 @@ std::vector<std::string> valid_stems(const std::vector<std::string>& sources) {
   return stems;
 }
 
-StemModel load_stem_model(const std::string& spec, const std::string& stem, c10::Device device) {
+StemModel load_stem_model(const std::string& spec, const std::string& stem, c10::Device device,
+                          Precision precision) {
   const ModelCache cache = ModelCache::from_environment();
+  check_precision_on_device(precision, device);
   StemModel result;
   result.stem = stem;
+  result.device = device;
+  result.precision = precision;
   // A known model lists its sources, so only the members the stem needs are
   // looked up; a checkpoint path tells its sources once loaded.
   const KnownModel* known = find_known_model(spec);
@@ -64,7 +69,7 @@ StemModel load_stem_model(const std::string& spec, const std::string& stem, c10:
   const ResolvedModel resolved = cache.resolve(spec, result.separate);
   result.name = resolved.name;
   for (size_t i = 0; i < resolved.files.size(); ++i) {
-    auto model = load_shared_htdemucs(resolved.files[i], device);
+    auto model = load_shared_htdemucs(resolved.files[i], device, precision);
     result.bag.push_back({model, resolved.weights[i]});
   }
   if (result.bag.empty()) {

@@ -4,6 +4,7 @@
 // says which sources to separate and how to combine them.
 #pragma once
 
+#include "demucs/demucs.h"  // kInstrumentalStem, valid_stems, Precision
 #include "separator/model_bag.h"
 
 #include <c10/core/Device.h>
@@ -12,10 +13,6 @@
 #include <vector>
 
 namespace demucs {
-
-// The stem that is not a source: the mix minus the vocals, computed as
-// upstream's two-stems mode does, the sum of every other source.
-inline constexpr const char* kInstrumentalStem = "instrumental";
 
 struct StemModel {
   std::string name;                     // the known name, or the path
@@ -27,16 +24,16 @@ struct StemModel {
   int samplerate = 0;
   int audio_channels = 0;
   double segment_seconds = 0;           // the shortest of the bag
+  c10::Device device = c10::kCPU;
+  Precision precision = Precision::fp32;
 };
 
 // Throws ModelNotFoundError (registry/model_cache.h) for a model not in the
 // cache, CheckpointError / UnsupportedModelError / StateMismatchError for a
-// bad checkpoint, and std::invalid_argument for a stem the model does not
-// have (the message lists the valid stems).
-StemModel load_stem_model(const std::string& spec, const std::string& stem, c10::Device device);
-
-// The valid stems of a model with these sources: its sources, plus
-// "instrumental" when it has "vocals".
-std::vector<std::string> valid_stems(const std::vector<std::string>& sources);
+// bad checkpoint, DeviceUnavailableError for a precision the device cannot
+// run, and std::invalid_argument for a stem the model does not have (the
+// message lists the valid stems).
+StemModel load_stem_model(const std::string& spec, const std::string& stem, c10::Device device,
+                          Precision precision = Precision::fp32);
 
 }  // namespace demucs

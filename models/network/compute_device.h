@@ -1,18 +1,14 @@
 // Where the network runs: "auto", "cpu", "cuda" or "cuda:N".
 #pragma once
 
+#include "demucs/demucs.h"  // DeviceUnavailableError
+
 #include <c10/core/Device.h>
 
 #include <stdexcept>
 #include <string>
 
 namespace demucs {
-
-// The requested device cannot be used here (for example CUDA with a CPU-only LibTorch).
-class DeviceUnavailableError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
 
 // "auto" picks CUDA when this LibTorch has it and a GPU is present, else the CPU.
 // Throws DeviceUnavailableError for CUDA without CUDA support or GPU, and

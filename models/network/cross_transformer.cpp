@@ -1,6 +1,7 @@
 #include "network/cross_transformer.h"
 
 #include "network/positional_embedding.h"
+#include "network/torch_compat.h"
 
 #include <ATen/ATen.h>
 
@@ -8,6 +9,33 @@
 #include <cmath>
 
 namespace demucs {
+
+at::Tensor attention(const at::Tensor& query, const at::Tensor& key, const at::Tensor& value) {
+  if constexpr (torch_compat::kHasFusedAttention) {
+    return torch_compat::fused_attention(query, key, value);
+  }
+  const int64_t n = query.size(1), head_dim = query.size(2);
+  const at::Tensor q = query / std::sqrt(static_cast<double>(head_dim));
+  const at::Tensor keys_t = key.transpose(1, 2).contiguous();
+  // softmax(q k^T) v, a block of queries at a time: the scores of one block
+  // stay in cache and the full (N, N) matrix is never held. With OpenMP's
+  // threads asleep between operations (OMP_WAIT_POLICY=PASSIVE, as
+  // demucs-vocals runs) the whole model ran ~5% faster than unblocked on
+  // 2 cores; with busy-waiting threads the many small products cost ~15%.
+  // The softmax is float32 under autocast too, as PyTorch's on CUDA.
+  constexpr int64_t kQueryBlock = 256;
+  at::Tensor mixed;
+  for (int64_t start = 0; start < n; start += kQueryBlock) {
+    const int64_t end = std::min(n, start + kQueryBlock);
+    const at::Tensor scores = at::softmax(at::bmm(q.slice(1, start, end), keys_t), -1, at::kFloat);
+    const at::Tensor block = at::bmm(scores, value);
+    if (!mixed.defined()) {
+      mixed = at::empty({query.size(0), n, head_dim}, block.options());
+    }
+    mixed.slice(1, start, end).copy_(block);
+  }
+  return mixed;
+}
 
 MultiheadAttention MultiheadAttention::load(WeightStore& weights, const std::string& prefix, int64_t dim,
                                             int64_t heads) {
@@ -29,23 +57,11 @@ at::Tensor MultiheadAttention::operator()(const at::Tensor& query, const at::Ten
   const auto split_heads = [&](const at::Tensor& t, int64_t n) {
     return t.view({batch, n, heads_, head_dim}).transpose(1, 2).reshape({batch * heads_, n, head_dim});
   };
-  const at::Tensor q = split_heads(at::linear(query, w[0], b[0]), nq) / std::sqrt(static_cast<double>(head_dim));
-  const at::Tensor keys_t = split_heads(at::linear(key_value, w[1], b[1]), nk).transpose(1, 2).contiguous();
+  const at::Tensor q = split_heads(at::linear(query, w[0], b[0]), nq);
+  const at::Tensor k = split_heads(at::linear(key_value, w[1], b[1]), nk);
   const at::Tensor v = split_heads(at::linear(key_value, w[2], b[2]), nk);
-
-  // softmax(q k^T) v, a block of queries at a time: the scores of one block
-  // stay in cache and the full (N, N) matrix is never held. With OpenMP's
-  // threads asleep between operations (OMP_WAIT_POLICY=PASSIVE, as
-  // demucs-vocals runs) the whole model ran ~5% faster than unblocked on
-  // 2 cores; with busy-waiting threads the many small products cost ~15%.
-  constexpr int64_t kQueryBlock = 256;
-  at::Tensor mixed = at::empty({batch * heads_, nq, head_dim}, q.options());
-  for (int64_t start = 0; start < nq; start += kQueryBlock) {
-    const int64_t end = std::min(nq, start + kQueryBlock);
-    const at::Tensor scores = at::softmax(at::bmm(q.slice(1, start, end), keys_t), -1);
-    mixed.slice(1, start, end).copy_(at::bmm(scores, v));
-  }
-  mixed = mixed.view({batch, heads_, nq, head_dim}).transpose(1, 2).reshape({batch, nq, dim});
+  at::Tensor mixed = attention(q, k, v);
+  mixed = mixed.reshape({batch, heads_, nq, head_dim}).transpose(1, 2).reshape({batch, nq, dim});
   return at::linear(mixed, out_weight_, out_bias_);
 }
 

@@ -17,6 +17,12 @@
 
 namespace demucs {
 
+// softmax(query key^T / sqrt(D)) value for (batch, N, D) query and (batch, M,
+// D) key and value: the attention of MultiheadAttention's heads. With
+// LibTorch >= 2.0 at::scaled_dot_product_attention (torch_compat.h), else a
+// product by blocks of queries.
+at::Tensor attention(const at::Tensor& query, const at::Tensor& key, const at::Tensor& value);
+
 // nn.MultiheadAttention with batch_first=True.
 class MultiheadAttention {
  public:

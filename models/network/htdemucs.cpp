@@ -1,10 +1,14 @@
 #include "network/htdemucs.h"
 
+#include "network/compute_precision.h"
 #include "network/htdemucs_layout.h"
+#include "network/torch_compat.h"
 
 #include <ATen/ATen.h>
+#include <ATen/Context.h>
 #include <c10/core/InferenceMode.h>
 
+#include <optional>
 #include <stdexcept>
 
 namespace demucs {
@@ -19,34 +23,54 @@ void observe(const ActivationObserver& observer, const std::string& name, const 
   }
 }
 
+// Upstream's numbers are float32 ones: TF32 (on by default for cuDNN's
+// convolutions) would cost about 3 decimal digits. For the whole process, as
+// torch.backends.cudnn.allow_tf32 = False would.
+void use_exact_float32_on_cuda() {
+  at::globalContext().setAllowTF32CuDNN(false);
+  at::globalContext().setAllowTF32CuBLAS(false);
+}
+
 }  // namespace
 
-HTDemucs::HTDemucs(HTDemucsConfig config, std::string origin, at::Device device)
-    : config_(std::move(config)), origin_(std::move(origin)), device_(device), spectrogram_(config_.nfft, device) {}
+HTDemucs::HTDemucs(HTDemucsConfig config, std::string origin, at::Device device, Precision precision)
+    : config_(std::move(config)),
+      origin_(std::move(origin)),
+      device_(device),
+      precision_(precision),
+      spectrogram_(config_.nfft, device) {
+  check_precision_on_device(precision, device);
+  if (device.is_cuda()) {
+    use_exact_float32_on_cuda();
+  }
+}
 
-std::shared_ptr<HTDemucs> HTDemucs::from_checkpoint(const Checkpoint& checkpoint, at::Device device) {
+std::shared_ptr<HTDemucs> HTDemucs::from_checkpoint(const Checkpoint& checkpoint, at::Device device,
+                                                    Precision precision) {
   if (checkpoint.klass != kHTDemucsClass) {
     throw UnsupportedModelError(checkpoint.path + ": the model class is " + checkpoint.klass +
                                 "; only HTDemucs (" + kHTDemucsClass + ", Demucs v4) checkpoints are supported");
   }
   const HTDemucsConfig config = HTDemucsConfig::from_kwargs(checkpoint.kwargs, checkpoint.path);
+  check_precision_on_device(precision, device);
   WeightStore weights(checkpoint.state, checkpoint.path, device);
-  auto model = build(config, checkpoint.path, device, weights);
+  auto model = build(config, checkpoint.path, device, precision, weights);
   weights.expect_all_taken();
   return model;
 }
 
 std::shared_ptr<HTDemucs> HTDemucs::with_random_weights(const std::map<std::string, PickleValue>& kwargs,
-                                                        at::Device device, uint64_t seed) {
+                                                        at::Device device, uint64_t seed, Precision precision) {
   const HTDemucsConfig config = HTDemucsConfig::from_kwargs(kwargs, "random weights");
+  check_precision_on_device(precision, device);
   WeightStore weights = WeightStore::random(seed, device);
-  return build(config, "random weights", device, weights);
+  return build(config, "random weights", device, precision, weights);
 }
 
 std::shared_ptr<HTDemucs> HTDemucs::build(const HTDemucsConfig& config, const std::string& origin,
-                                          at::Device device, WeightStore& weights) {
+                                          at::Device device, Precision precision, WeightStore& weights) {
   const HTDemucsLayout layout = HTDemucsLayout::from_config(config);
-  std::shared_ptr<HTDemucs> model(new HTDemucs(config, origin, device));
+  std::shared_ptr<HTDemucs> model(new HTDemucs(config, origin, device, precision));
 
   for (size_t i = 0; i < layout.encoder.size(); ++i) {
     const std::string n = std::to_string(i);
@@ -115,6 +139,14 @@ at::Tensor HTDemucs::forward(const at::Tensor& input, const ActivationObserver& 
   observe(observer, "norm.stdt", stdt);
   observe(observer, "input.freq", x);
   observe(observer, "input.time", xt);
+
+  // Half precision: the layers between the normalised inputs and the outputs
+  // run under autocast; the STFT above and the iSTFT and denormalisation
+  // below stay float32 (so do the normalisation layers, see normalization.cpp).
+  std::optional<torch_compat::AutocastScope> autocast;
+  if (precision_ != Precision::fp32) {
+    autocast.emplace(device_.type(), compute_dtype(precision_));
+  }
 
   std::vector<at::Tensor> saved, saved_t;
   std::vector<int64_t> lengths, lengths_t;
@@ -186,6 +218,10 @@ at::Tensor HTDemucs::forward(const at::Tensor& input, const ActivationObserver& 
     observe(observer, "tdecoder." + n + ".0", xt);
     observe(observer, "tdecoder." + n + ".1", tpre);
   }
+
+  autocast.reset();
+  x = x.to(at::kFloat);
+  xt = xt.to(at::kFloat);
 
   // Frequency branch output: complex spectrogram per source -> waveform.
   const int64_t sources = static_cast<int64_t>(config_.sources.size());

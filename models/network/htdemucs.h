@@ -32,11 +32,17 @@ class HTDemucs : public SegmentModel {
   // Builds the network of `checkpoint` on `device`. Throws UnsupportedModelError
   // for another model class or unsupported options, StateMismatchError when
   // the state does not fit the kwargs.
-  static std::shared_ptr<HTDemucs> from_checkpoint(const Checkpoint& checkpoint, at::Device device);
+  // `precision` other than fp32 runs the network under autocast (see
+  // Precision); DeviceUnavailableError when the device cannot run it. On
+  // CUDA, TF32 is turned off for convolutions and matrix products (as
+  // upstream's float32 numbers need).
+  static std::shared_ptr<HTDemucs> from_checkpoint(const Checkpoint& checkpoint, at::Device device,
+                                                   Precision precision = Precision::fp32);
 
   // The architecture `kwargs` describe, with random weights (benchmarks).
   static std::shared_ptr<HTDemucs> with_random_weights(const std::map<std::string, PickleValue>& kwargs,
-                                                       at::Device device, uint64_t seed = 0);
+                                                       at::Device device, uint64_t seed = 0,
+                                                       Precision precision = Precision::fp32);
 
   const HTDemucsConfig& config() const { return config_; }
   const std::string& origin() const { return origin_; }
@@ -54,19 +60,21 @@ class HTDemucs : public SegmentModel {
   int audio_channels() const override { return config_.audio_channels; }
   double segment_seconds() const override { return config_.segment.value(); }
   at::Device device() const override { return device_; }
+  Precision precision() const { return precision_; }
 
   at::Tensor forward(const at::Tensor& mix) override;
   // The same, reporting intermediate values to `observer`.
   at::Tensor forward(const at::Tensor& mix, const ActivationObserver& observer) const;
 
  private:
-  HTDemucs(HTDemucsConfig config, std::string origin, at::Device device);
+  HTDemucs(HTDemucsConfig config, std::string origin, at::Device device, Precision precision);
   static std::shared_ptr<HTDemucs> build(const HTDemucsConfig& config, const std::string& origin, at::Device device,
-                                         WeightStore& weights);
+                                         Precision precision, WeightStore& weights);
 
   HTDemucsConfig config_;
   std::string origin_;
   at::Device device_;
+  Precision precision_;
   Spectrogram spectrogram_;
   std::vector<EncoderLayer> encoder_, tencoder_;
   std::vector<DecoderLayer> decoder_, tdecoder_;

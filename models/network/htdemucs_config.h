@@ -2,6 +2,8 @@
 // (upstream demucs/htdemucs.py HTDemucs.__init__), never from constants.
 #pragma once
 
+#include "demucs/demucs.h"  // UnsupportedModelError
+
 #include "checkpoint/pickle_value.h"
 
 #include <map>
@@ -10,12 +12,6 @@
 #include <vector>
 
 namespace demucs {
-
-// A checkpoint asks for an option value this implementation cannot run.
-class UnsupportedModelError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
 
 struct HTDemucsConfig {
   std::vector<std::string> sources;

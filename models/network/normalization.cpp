@@ -4,6 +4,9 @@
 
 namespace demucs {
 
+// Normalisations compute in float32 whatever the input (half precision under
+// autocast included): their means and variances are where half loses most.
+
 GroupNorm GroupNorm::load(WeightStore& weights, const std::string& prefix, int64_t groups, int64_t channels) {
   GroupNorm norm;
   norm.enabled = true;
@@ -14,7 +17,7 @@ GroupNorm GroupNorm::load(WeightStore& weights, const std::string& prefix, int64
 }
 
 at::Tensor GroupNorm::operator()(const at::Tensor& x) const {
-  return enabled ? at::group_norm(x, groups, weight, bias, 1e-5) : x;
+  return enabled ? at::group_norm(x.to(at::kFloat), groups, weight, bias, 1e-5) : x;
 }
 
 LayerNorm LayerNorm::load(WeightStore& weights, const std::string& prefix, int64_t channels) {
@@ -25,7 +28,7 @@ LayerNorm LayerNorm::load(WeightStore& weights, const std::string& prefix, int64
 }
 
 at::Tensor LayerNorm::operator()(const at::Tensor& x) const {
-  return at::layer_norm(x, {weight.size(0)}, weight, bias, 1e-5);
+  return at::layer_norm(x.to(at::kFloat), {weight.size(0)}, weight, bias, 1e-5);
 }
 
 ChannelLastGroupNorm ChannelLastGroupNorm::load(WeightStore& weights, const std::string& prefix, int64_t groups,

@@ -68,7 +68,7 @@ at::Tensor Spectrogram::inverse(const at::Tensor& z, int64_t length) const {
   const auto sizes = full.sizes().vec();
   const at::Tensor flat = full.reshape({-1, sizes[sizes.size() - 2], sizes.back()});
   at::Tensor x = at::istft(flat, nfft_, hop, nfft_, window_, /*center=*/true, /*normalized=*/true,
-                           /*onesided=*/c10::nullopt, padded_length, /*return_complex=*/false);
+                           /*onesided=*/{}, padded_length, /*return_complex=*/false);
   x = x.slice(1, pad, pad + length);
   std::vector<int64_t> out_sizes(sizes.begin(), sizes.end() - 2);
   out_sizes.push_back(length);

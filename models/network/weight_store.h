@@ -3,6 +3,8 @@
 // model's device. Whatever is left at the end is an unexpected tensor.
 #pragma once
 
+#include "demucs/demucs.h"  // StateMismatchError
+
 #include <ATen/core/Generator.h>
 #include <ATen/core/Tensor.h>
 
@@ -13,12 +15,6 @@
 #include <vector>
 
 namespace demucs {
-
-// A checkpoint's state does not fit the network its kwargs describe.
-class StateMismatchError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
 
 class WeightStore {
  public:

@@ -2,8 +2,9 @@
 
 #include "registry/file_sha256.h"
 
-#include <glib.h>
-
+#include <cstdlib>
+#include <filesystem>
+#include <system_error>
 #include <utility>
 
 namespace demucs {
@@ -17,10 +18,34 @@ bool has_suffix(const std::string &text, const std::string &suffix) {
          text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
+// What g_file_test(G_FILE_TEST_IS_REGULAR) says: a regular file, links followed.
+bool is_regular_file(const std::string &path) {
+  std::error_code error;
+  return std::filesystem::is_regular_file(path, error);
+}
+
+bool exists(const std::string &path) {
+  std::error_code error;
+  return std::filesystem::exists(path, error);
+}
+
+// What GLib's g_get_user_cache_dir() gives: $XDG_CACHE_HOME if set and not
+// empty, else ~/.cache.
+std::string user_cache_folder() {
+  const char *xdg = std::getenv("XDG_CACHE_HOME");
+  if (xdg != nullptr && *xdg != '\0') return xdg;
+  const char *home = std::getenv("HOME");
+  return std::string(home != nullptr && *home != '\0' ? home : "/tmp") + "/.cache";
+}
+
+std::string joined_path(const std::string &folder, const std::string &name) {
+  return (std::filesystem::path(folder) / name).string();
+}
+
 ResolvedModel resolve_checkpoint_path(const std::string &path) {
-  if (!g_file_test(path.c_str(), G_FILE_TEST_EXISTS))
+  if (!exists(path))
     throw ModelNotFoundError("model file " + path + " does not exist");
-  if (!g_file_test(path.c_str(), G_FILE_TEST_IS_REGULAR))
+  if (!is_regular_file(path))
     throw ModelNotFoundError("model file " + path + " is not a regular file");
   return ResolvedModel{path, {path}, {{}}, {}};
 }
@@ -28,12 +53,9 @@ ResolvedModel resolve_checkpoint_path(const std::string &path) {
 }  // namespace
 
 std::string default_model_cache_folder() {
-  const char *value = g_getenv(kModelCacheEnvVar);
+  const char *value = std::getenv(kModelCacheEnvVar);
   if (value != nullptr && *value != '\0') return value;
-  gchar *folder = g_build_filename(g_get_user_cache_dir(), kCacheSubfolder, nullptr);
-  std::string result = folder;
-  g_free(folder);
-  return result;
+  return joined_path(user_cache_folder(), kCacheSubfolder);
 }
 
 ModelCache::ModelCache(std::string folder) : folder_(std::move(folder)) {}
@@ -41,22 +63,19 @@ ModelCache::ModelCache(std::string folder) : folder_(std::move(folder)) {}
 ModelCache ModelCache::from_environment() { return ModelCache(default_model_cache_folder()); }
 
 std::string ModelCache::path_of(const ModelFile &file) const {
-  gchar *path = g_build_filename(folder_.c_str(), file.file_name.c_str(), nullptr);
-  std::string result = path;
-  g_free(path);
-  return result;
+  return joined_path(folder_, file.file_name);
 }
 
 CachedFileState ModelCache::state_of(const ModelFile &file) const {
   const std::string path = path_of(file);
-  if (!g_file_test(path.c_str(), G_FILE_TEST_IS_REGULAR)) return CachedFileState::missing;
+  if (!is_regular_file(path)) return CachedFileState::missing;
   return file_has_sha256_prefix(path, file.sha256_prefix) ? CachedFileState::verified
                                                           : CachedFileState::wrong_hash;
 }
 
 ResolvedModel ModelCache::resolve(const std::string &spec,
                                   const std::vector<std::string> &stems) const {
-  if (g_file_test(spec.c_str(), G_FILE_TEST_IS_REGULAR) || has_suffix(spec, ".th"))
+  if (is_regular_file(spec) || has_suffix(spec, ".th"))
     return resolve_checkpoint_path(spec);
 
   if (const KnownModel *model = find_known_model(spec)) return resolve_known(*model, stems);

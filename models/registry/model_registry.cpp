@@ -1,7 +1,6 @@
 #include "registry/model_registry.h"
 
-#include <glib.h>
-
+#include <cstdlib>
 #include <stdexcept>
 
 namespace demucs {
@@ -56,7 +55,7 @@ std::string ModelFile::url_under(const std::string &root) const { return root + 
 std::string ModelFile::url() const { return url_under(model_download_root()); }
 
 std::string model_download_root() {
-  const char *value = g_getenv(kModelRootEnvVar);
+  const char *value = std::getenv(kModelRootEnvVar);
   if (value == nullptr || *value == '\0') return kOfficialModelRoot;
   std::string root = value;
   if (root.back() != '/') root += '/';

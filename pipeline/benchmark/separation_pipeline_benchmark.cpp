@@ -30,8 +30,7 @@
 
 #include "checkpoint/checkpoint_writer.h"
 #include "demucs_plugin_location.h"
-#include "gst-plugin/stem_stream.h"
-#include "loading/stem_model.h"
+#include "demucs/demucs.h"
 #include "network/htdemucs.h"
 #include "network/official_architectures.h"
 #include "separation_pipeline.h"
@@ -100,7 +99,9 @@ int separator_case(const std::vector<std::string>& args) {
   const int threads = std::stoi(args.at(2));
   NoiseWavReader input(args.at(1));
   const Stopwatch load_time;
-  const StemModel model = load_stem_model(args.at(0), kStem, at::kCPU);
+  LoadOptions load_options;
+  load_options.device = "cpu";
+  const LoadedModel model = load_model(args.at(0), kStem, load_options);
   const double load_s = load_time.seconds();
 
   const Stopwatch compute_time;

@@ -654,6 +654,41 @@ TEST(ElementErrors, UnavailableCudaSaysToUseTheCpu) {
   EXPECT_NE(message.find("device=cpu"), std::string::npos) << message;
 }
 
+TEST(ElementErrors, HalfPrecisionOnTheCpuSaysWhatToUse) {
+  init_gstreamer();
+  GstElement* element = element_with(test_data("htdemucs-tiny-4s.th"), "vocals", "cpu");
+  g_object_set(element, "precision", "fp16", nullptr);
+  const std::string message = error_going_to_ready(element);
+  gst_object_unref(element);
+  EXPECT_NE(message.find("fp16 needs a CUDA device"), std::string::npos) << message;
+  EXPECT_NE(message.find("precision=fp32"), std::string::npos) << message;
+}
+
+TEST(ElementErrors, UnknownPrecisionListsTheValidOnes) {
+  init_gstreamer();
+  GstElement* element = element_with(test_data("htdemucs-tiny-4s.th"), "vocals", "cpu");
+  g_object_set(element, "precision", "fp8", nullptr);
+  const std::string message = error_going_to_ready(element);
+  gst_object_unref(element);
+  EXPECT_NE(message.find("use fp32, fp16 or bf16"), std::string::npos) << message;
+}
+
+TEST(Element, Bfloat16OnTheCpuLoadsAndKeepsItsSetting) {
+  init_gstreamer();
+  GstElement* element = element_with(test_data("htdemucs-tiny-4s.th"), "vocals", "cpu");
+  gchar* precision = nullptr;
+  g_object_get(element, "precision", &precision, nullptr);
+  EXPECT_STREQ(precision, "fp32");  // the default: upstream's numbers
+  g_free(precision);
+  g_object_set(element, "precision", "bf16", nullptr);
+  EXPECT_EQ(gst_element_set_state(element, GST_STATE_READY), GST_STATE_CHANGE_SUCCESS);
+  g_object_get(element, "precision", &precision, nullptr);
+  EXPECT_STREQ(precision, "bf16");
+  g_free(precision);
+  gst_element_set_state(element, GST_STATE_NULL);
+  gst_object_unref(element);
+}
+
 TEST(ElementErrors, SegmentLongerThanTheModelsFailsBeforePlaying) {
   init_gstreamer();
   GstElement* element = element_with(test_data("htdemucs-tiny-4s.th"), "vocals", "cpu");

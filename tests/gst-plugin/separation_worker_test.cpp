@@ -2,7 +2,7 @@
 // the ordered, bounded queue between the streaming thread and the task
 // (SeparationWorker), with the tiny test model.
 #include "gst-plugin/separation_worker.h"
-#include "gst-plugin/stem_stream.h"
+#include "demucs/demucs.h"
 #include "loading/stem_model.h"
 #include "separator/separate.h"
 #include "support/interleaved_audio.h"
@@ -34,8 +34,10 @@ using testing::test_data;
 
 constexpr double kMinSnrDb = 80.0;
 
-StemModel tiny_model(const std::string& stem, const std::string& file = "htdemucs-tiny-4s.th") {
-  return load_stem_model(test_data(file), stem, at::kCPU);
+LoadedModel tiny_model(const std::string& stem, const std::string& file = "htdemucs-tiny-4s.th") {
+  LoadOptions options;
+  options.device = "cpu";
+  return load_model(test_data(file), stem, options);
 }
 
 at::Tensor fixture_mix() { return read_wav(test_data("mix.wav")).samples; }
@@ -70,26 +72,26 @@ TEST(StemStream, VocalsMatchUpstream) {
 }
 
 TEST(StemStream, InstrumentalIsTheSumOfTheOtherSources) {
-  const StemModel model = tiny_model("instrumental");
-  EXPECT_EQ(model.separate, (std::vector<std::string>{"drums", "bass", "other"}));
+  const LoadedModel model = tiny_model("instrumental");
+  EXPECT_EQ(model.parts().separate, (std::vector<std::string>{"drums", "bass", "other"}));
   StemStream stream(model, SeparatorOptions{});
   const at::Tensor mix = short_mix();
   const at::Tensor out = run_stream(stream, interleaved(mix), 2, 44100);
   SeparatorOptions options;
   options.stems = {"drums", "bass", "other"};
-  const at::Tensor expected = separate(model.bag, mix, options).sum(0);
+  const at::Tensor expected = separate(model.parts().bag, mix, options).sum(0);
   ASSERT_EQ(out.sizes(), expected.sizes());
   EXPECT_GE(snr_db(expected, out), kMinSnrDb);
 }
 
 TEST(StemStream, MonoIsDuplicatedToStereo) {
-  const StemModel model = tiny_model("vocals");
+  const LoadedModel model = tiny_model("vocals");
   StemStream stream(model, SeparatorOptions{});
   const at::Tensor mono = short_mix()[0].unsqueeze(0);
   const at::Tensor out = run_stream(stream, interleaved(mono), 1, 30000);
   SeparatorOptions options;
   options.stems = {"vocals"};
-  const at::Tensor expected = separate(model.bag, mono.expand({2, -1}).contiguous(), options)[0];
+  const at::Tensor expected = separate(model.parts().bag, mono.expand({2, -1}).contiguous(), options)[0];
   ASSERT_EQ(out.sizes(), expected.sizes());
   EXPECT_GE(snr_db(expected, out), kMinSnrDb);
 }

@@ -205,6 +205,14 @@ TEST_F(DemucsVocalsSeparateTest, ModelNotInTheCacheSaysHowToFetchIt) {
   EXPECT_FALSE(file_exists(scratch_.file("vocals.wav.partial")));
 }
 
+TEST_F(DemucsVocalsSeparateTest, HalfPrecisionOnTheCpuFailsWithWhatToUse) {
+  const ProgramRun run = this->run({"separate", mix_, "-o", scratch_.file("vocals.wav"), "--model", model_,
+                                    "--device", "cpu", "--precision", "fp16"});
+  EXPECT_EQ(run.exit_status, 1);
+  EXPECT_TRUE(contains(run.err, "fp16 needs a CUDA device")) << run.err;
+  EXPECT_TRUE(folder_content().empty());
+}
+
 TEST_F(DemucsVocalsSeparateTest, UnknownStemFails) {
   const ProgramRun run =
       this->run({"separate", mix_, "-o", scratch_.file("vocals.wav"), "--model", model_, "--stem", "kazoo"});
@@ -242,7 +250,8 @@ TEST_F(DemucsVocalsSeparateTest, HelpListsTheOptions) {
   const ProgramRun run = this->run({"separate", "--help"});
   EXPECT_EQ(run.exit_status, 0);
   for (const char *option : {"--output=FILE", "--stem=STEM", "--model=NAME|FILE", "--device=auto|cpu|cuda",
-                             "--format=wav|flac|mp3", "--overlap=FRACTION", "--shifts=N", "--threads=N"})
+                             "--precision=fp32|fp16|bf16", "--format=wav|flac|mp3", "--overlap=FRACTION",
+                             "--shifts=N", "--threads=N"})
     EXPECT_TRUE(contains(run.out, option));
   const ProgramRun top = this->run({"--help"});
   EXPECT_TRUE(contains(top.out, "  separate INPUT     separate the vocals"));

@@ -1,22 +1,17 @@
 #include "folder_listing.h"
 
-#include <glib.h>
+#include <filesystem>
+#include <system_error>
 
 namespace demucs::testing {
 
 std::vector<std::string> files_below(const std::string &folder) {
+  namespace fs = std::filesystem;
   std::vector<std::string> files;
-  GDir *dir = g_dir_open(folder.c_str(), 0, nullptr);
-  if (dir == nullptr) return files;
-  while (const gchar *name = g_dir_read_name(dir)) {
-    const std::string path = folder + "/" + name;
-    if (g_file_test(path.c_str(), G_FILE_TEST_IS_DIR) && !g_file_test(path.c_str(), G_FILE_TEST_IS_SYMLINK)) {
-      for (const std::string &file : files_below(path)) files.push_back(file);
-    } else {
-      files.push_back(path);
-    }
+  std::error_code error;
+  for (fs::recursive_directory_iterator it(folder, error), end; !error && it != end; it.increment(error)) {
+    if (!it->is_directory(error) || it->is_symlink(error)) files.push_back(it->path().string());
   }
-  g_dir_close(dir);
   return files;
 }
 

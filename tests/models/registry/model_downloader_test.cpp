@@ -7,7 +7,7 @@
 #include "scoped_environment_variable.h"
 #include "temporary_folder.h"
 
-#include <glib.h>
+#include <gio/gio.h>
 #include <gtest/gtest.h>
 
 #include <string>

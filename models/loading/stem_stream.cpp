@@ -1,5 +1,7 @@
-#include "gst-plugin/stem_stream.h"
+// StemStream (demucs/demucs.h): one stem of a loaded model as a stream.
+#include "demucs/demucs.h"
 
+#include "loading/stem_model.h"
 #include "separator/stream_separator.h"
 
 #include <ATen/ATen.h>
@@ -8,7 +10,9 @@
 
 namespace demucs {
 
-StemStream::StemStream(const StemModel& model, SeparatorOptions options) : sum_sources_(model.sum_sources) {
+StemStream::StemStream(const LoadedModel& loaded, SeparatorOptions options)
+    : sum_sources_(loaded.parts().sum_sources) {
+  const StemModel& model = loaded.parts();
   if (model.audio_channels != kChannels) {
     throw std::invalid_argument("model " + model.name + " has " + std::to_string(model.audio_channels) +
                                 " audio channels; only stereo models are supported");
