@@ -38,6 +38,8 @@ const OptionSpec kOptions[] = {
      "Folder for uploads, results and the job database (default ~/.local/share/demucs-vocals)"},
     {"model", &DaemonOptions::model, "MODEL", "Model: htdemucs (default), htdemucs_ft, htdemucs_6s, or a .th file"},
     {"device", &DaemonOptions::device, "DEVICE", "auto (default), cpu, cuda or cuda:N"},
+    {"precision", &DaemonOptions::precision, "PRECISION",
+     "fp32 (default), or fp16 / bf16 for half precision on a GPU (bf16 also on the CPU)"},
     {"max-upload-mb", &DaemonOptions::max_upload_mb, "MB", "Largest upload in MB (default 100)", 1, 1 << 20},
     {"max-jobs", &DaemonOptions::max_jobs, "N", "Separations run at once (default 1)", 1, 64},
     {"max-queue", &DaemonOptions::max_queue, "N", "Jobs that may wait; more uploads get 503 (default 100)", 1,
@@ -296,6 +298,11 @@ std::optional<DaemonOptions> parse_daemon_options(int &argc, char **&argv, int &
   if (!from_environment(options) || !from_command_line(argc, argv, options)) return std::nullopt;
   if (!options.api_token_file.empty() && !read_token_file(options)) return std::nullopt;
   if (!options.api_token.empty() && !valid_token(options.api_token)) return std::nullopt;
+  if (!options.precision.empty() && options.precision != "fp32" && options.precision != "fp16" &&
+      options.precision != "bf16") {
+    std::fprintf(stderr, "demucs-vocalsd: --precision %s is not one of fp32, fp16, bf16\n", options.precision.c_str());
+    return std::nullopt;
+  }
   if (options.tls_cert.empty() != options.tls_key.empty()) {
     std::fprintf(stderr, "demucs-vocalsd: HTTPS needs both --tls-cert and --tls-key\n");
     return std::nullopt;

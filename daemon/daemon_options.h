@@ -17,6 +17,7 @@ struct DaemonOptions {
   std::string data_dir;       ///< uploads, outputs, the job database
   std::string model = "htdemucs";
   std::string device = "auto";
+  std::string precision;      ///< fp32, fp16, bf16 (the element's; empty: its default, fp32)
   int max_upload_mb = 100;
   int max_jobs = 1;           ///< pipelines at once
   int max_queue = 100;        ///< pending jobs before uploads get 503

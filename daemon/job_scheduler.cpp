@@ -265,6 +265,10 @@ std::vector<std::string> JobScheduler::worker_arguments(const Job &job) const {
                                         "--input", job.input_path, "--output", job.output_path,
                                         "--format", job.format, "--model", settings_.model,
                                         "--device", settings_.device, "--stem", job.stem};
+  if (!settings_.precision.empty()) {
+    arguments.push_back("--precision");
+    arguments.push_back(settings_.precision);
+  }
   if (settings_.max_audio_seconds > 0) {
     arguments.push_back("--max-seconds");
     arguments.push_back(std::to_string(settings_.max_audio_seconds));

@@ -24,6 +24,7 @@ struct SchedulerSettings {
   std::string data_dir;  ///< jobs live in data_dir/jobs/<id>/
   std::string model;
   std::string device;
+  std::string precision;  ///< "" for the element's default
   int max_jobs = 1;
   std::string worker_program;  ///< the demucs-vocalsd executable
   WorkerLimits worker_limits;

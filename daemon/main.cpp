@@ -197,6 +197,7 @@ int run(int argc, char **argv) {
   scheduler_settings.data_dir = options.data_dir;
   scheduler_settings.model = options.model;
   scheduler_settings.device = options.device;
+  scheduler_settings.precision = options.precision;
   scheduler_settings.max_jobs = options.max_jobs;
   scheduler_settings.worker_program = program;
   scheduler_settings.worker_limits = worker_limits(options, false);
@@ -216,7 +217,8 @@ int run(int argc, char **argv) {
     }, scheduler.get());
 
   auto model = std::make_unique<ModelProvisioner>(
-      options.model, options.device, g_main_context_default(), [&scheduler](const ModelProvisioner::State &state) {
+      options.model, options.device, options.precision, g_main_context_default(),
+      [&scheduler](const ModelProvisioner::State &state) {
         guarded("the model's state", [&] {
           scheduler->set_model_state(state.phase == ModelProvisioner::Phase::ready,
                                      state.phase == ModelProvisioner::Phase::unavailable ? state.error_message : "");

@@ -13,10 +13,11 @@
 
 namespace demucs {
 
-ModelProvisioner::ModelProvisioner(std::string model, std::string device, GMainContext *context,
-                                   ChangeCallback on_change)
+ModelProvisioner::ModelProvisioner(std::string model, std::string device, std::string precision,
+                                   GMainContext *context, ChangeCallback on_change)
     : model_(std::move(model)),
       device_(std::move(device)),
+      precision_(std::move(precision)),
       context_(g_main_context_ref(context)),
       on_change_(std::move(on_change)),
       cancellable_(g_cancellable_new()),
@@ -145,6 +146,7 @@ std::string ModelProvisioner::load() {
     return "cannot create the demucsvocals element";
   }
   g_object_set(element, "model", model_.c_str(), "device", device_.c_str(), nullptr);
+  if (!precision_.empty()) gst_util_set_object_arg(G_OBJECT(element), "precision", precision_.c_str());
   gst_bin_add(GST_BIN(pipeline), element);
   if (gst_element_set_state(pipeline, GST_STATE_READY) == GST_STATE_CHANGE_FAILURE) {
     std::string message = "cannot load the model";

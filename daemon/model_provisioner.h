@@ -36,7 +36,10 @@ class ModelProvisioner {
   /// Called on `context` after every change of phase.
   using ChangeCallback = std::function<void(const State &state)>;
 
-  ModelProvisioner(std::string model, std::string device, GMainContext *context, ChangeCallback on_change);
+  /// `precision` "" keeps the element's default; a device or precision the
+  /// element refuses makes the model unavailable, with its words.
+  ModelProvisioner(std::string model, std::string device, std::string precision, GMainContext *context,
+                   ChangeCallback on_change);
   /// Cancels a download in progress, waits for the thread, unloads the model.
   ~ModelProvisioner();
   ModelProvisioner(const ModelProvisioner &) = delete;
@@ -61,6 +64,7 @@ class ModelProvisioner {
 
   std::string model_;
   std::string device_;
+  std::string precision_;
   GMainContext *context_;
   ChangeCallback on_change_;
   GCancellable *cancellable_;

@@ -38,6 +38,8 @@ scripts/build-deb.sh "$out" || { echo "FAIL: scripts/build-deb.sh" >&2; exit 1; 
 out=$(cd "$out" && pwd)
 plugin_deb=$(ls "$out"/gstreamer1.0-demucs_*.deb)
 cli_deb=$(ls "$out"/demucs-vocals_*.deb)
+lib_deb=$(ls "$out"/libdemucs0_*.deb)
+dev_deb=$(ls "$out"/libdemucs-dev_*.deb)
 
 step "Building the checker of separated files (build/tests/install/stem-snr-check)"
 scripts/install-deps.sh --tests
@@ -60,10 +62,10 @@ state_dir=/var/lib/demucs-vocals
 state_dir_existed=false
 [[ -e $state_dir ]] && state_dir_existed=true
 
-step "Installing $(basename "$plugin_deb") and $(basename "$cli_deb")"
+step "Installing $(basename "$plugin_deb"), $(basename "$cli_deb"), $(basename "$lib_deb") and $(basename "$dev_deb")"
 DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends \
-  "$plugin_deb" "$cli_deb" || { echo "FAIL: apt-get install" >&2; exit 1; }
-installed_files=$(dpkg -L gstreamer1.0-demucs demucs-vocals)
+  "$plugin_deb" "$cli_deb" "$lib_deb" "$dev_deb" || { echo "FAIL: apt-get install" >&2; exit 1; }
+installed_files=$(dpkg -L gstreamer1.0-demucs demucs-vocals libdemucs0 libdemucs-dev)
 
 # From here on no variable of ours: a bare environment, and a new home (so
 # GStreamer builds its registry from scratch and finds the plugin itself).
@@ -161,8 +163,12 @@ else
   fail "the daemon starts with the tiny model"
 fi
 
+step "libdemucs for other programs (pkg-config)"
+expect "pkg-config finds libdemucs $(pkg-config --modversion libdemucs 2>&1)" pkg-config --exists libdemucs
+expect "demucs/demucs.h is installed" test -f "$(pkg-config --variable=includedir libdemucs)/demucs/demucs.h"
+
 step "Purging the packages"
-DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get purge -y -q gstreamer1.0-demucs demucs-vocals
+DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get purge -y -q gstreamer1.0-demucs demucs-vocals libdemucs0 libdemucs-dev
 left=()
 while read -r path; do
   [[ -z "$path" || "$path" == "/." ]] && continue

@@ -61,6 +61,7 @@ int separate(const std::map<std::string, std::string> &arguments) {
   settings.model = argument("model");
   settings.device = argument("device");
   settings.stem = argument("stem");
+  settings.precision = argument("precision");
   const std::optional<OutputFormat> format = output_format_from_name(argument("format").empty() ? "wav" : argument("format"));
   const double max_seconds = argument("max-seconds").empty() ? 0.0 : std::atof(argument("max-seconds").c_str());
   if (settings.input_path.empty() || settings.output_path.empty() || !format) {

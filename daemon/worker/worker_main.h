@@ -4,7 +4,7 @@
 //
 //   demucs-vocalsd worker probe FILE
 //   demucs-vocalsd worker separate --input IN --output OUT --format wav
-//       --model M --device D --stem S --max-seconds N
+//       --model M --device D --stem S [--precision P] --max-seconds N
 //
 // It reports on standard output (worker_protocol.h), logs on standard error.
 #pragma once

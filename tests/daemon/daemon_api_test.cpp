@@ -489,6 +489,34 @@ TEST(DaemonOptions, EnvironmentSetsOptionsAndTheCommandLineWins) {
   g_unsetenv("DEMUCS_VOCALSD_MAX_UPLOAD_MB");
 }
 
+TEST_F(DaemonApiTest, PrecisionGoesToEveryJobsElement) {
+  {
+    // fp16 is for GPUs: on the CPU the element refuses it, and says so.
+    DaemonProcess half(data_dir(), {"--precision", "fp16"});
+    ASSERT_TRUE(wait_until([&] { return contains(http_get(half.url("health")).body, "unavailable"); }, 60));
+    EXPECT_TRUE(contains(http_get(half.url("health")).json_string("model_error"), "fp16"));
+  }
+  DaemonProcess daemon(scratch_.file("bf16"), {"--precision", "bf16"});
+  const std::string id = upload_mix(daemon);
+  ASSERT_TRUE(wait_for_status(daemon, id, "completed")) << status_of(daemon, id).body;
+  const std::string saved = scratch_.file("bf16.wav");
+  write_file_bytes(saved, http_get(daemon.url("download/" + id)).body);
+  const double snr = snr_db(upstream_vocals(), read_wav(saved).samples);
+  EXPECT_GT(snr, 25.0);  // bfloat16 is coarse...
+  EXPECT_LT(snr, 80.0);  // ...so the job really ran in it
+}
+
+TEST(DaemonOptions, AnUnknownPrecisionIsRefused) {
+  const gchar *argv[] = {DEMUCS_VOCALSD_PROGRAM, "--precision", "fp64", nullptr};
+  gchar *error_output = nullptr;
+  gint status = 0;
+  ASSERT_TRUE(g_spawn_sync(nullptr, const_cast<gchar **>(argv), nullptr, G_SPAWN_STDOUT_TO_DEV_NULL, nullptr,
+                           nullptr, nullptr, &error_output, &status, nullptr));
+  EXPECT_FALSE(g_spawn_check_wait_status(status, nullptr));
+  EXPECT_TRUE(contains(error_output, "--precision fp64 is not one of fp32, fp16, bf16"));
+  g_free(error_output);
+}
+
 TEST(DaemonOffline, StartsAndSaysHowToInstallTheModel) {
   ScratchDirectory scratch;
   g_setenv("DEMUCS_VOCALS_CACHE", scratch.file("empty-cache").c_str(), TRUE);
