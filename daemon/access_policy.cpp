@@ -139,6 +139,9 @@ AccessPolicy::Origin AccessPolicy::classify_origin(const char *origin_header, co
   if (host_header == nullptr) return Origin::foreign;
 
   GUri *uri = g_uri_parse(origin.c_str(), G_URI_FLAGS_NONE, nullptr);
+  // A percent-encoded host ("http://%40[1") normalizes to text that no
+  // longer parses: not an origin this server serves.
+  if (uri == nullptr) return Origin::foreign;
   const std::string origin_host = lowercase(g_uri_get_host(uri));
   const int origin_port = g_uri_get_port(uri) > 0 ? g_uri_get_port(uri)
                           : g_strcmp0(g_uri_get_scheme(uri), "https") == 0 ? 443

@@ -20,7 +20,10 @@ void add_security_headers(SoupMessageHeaders *headers) {
 std::string attachment_disposition(const std::string &file_name) {
   std::string fallback;  // printable ASCII but the quote and the backslash
   std::string encoded;   // RFC 8187: attr-char as it is, every other byte %XX
-  for (const char *p = file_name.c_str(); *p; p = g_utf8_next_char(p)) {
+  // Walk a valid copy: on invalid UTF-8 (a lead byte near the end)
+  // g_utf8_next_char jumps past the terminating NUL.
+  g_autofree gchar *valid = g_utf8_make_valid(file_name.c_str(), static_cast<gssize>(file_name.size()));
+  for (const char *p = valid; *p; p = g_utf8_next_char(p)) {
     const gunichar c = g_utf8_get_char(p);
     if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\')
       fallback += static_cast<char>(c);

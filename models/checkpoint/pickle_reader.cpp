@@ -549,6 +549,7 @@ class Unpickler {
         PickleValue& object = top();
         // Only opaque objects keep their state; others (tensors, dicts) have none worth reading.
         if (object.kind() == PickleValue::Kind::Object) {
+          refuse_cycle(object, state);
           object.set_object_state(std::move(state));
         }
         break;
@@ -573,11 +574,20 @@ class Unpickler {
     push(PickleValue::from_int(cursor_.signed_le(static_cast<size_t>(length))));
   }
 
+  // A container put inside itself (a list that holds itself, through the
+  // memo) would never be freed: torch.save never writes one, so refuse it.
+  static void refuse_cycle(const PickleValue& container, const PickleValue& item) {
+    if (item.reaches(container)) {
+      throw PickleError(std::string("a ") + container.kind_name() + " that contains itself (a reference cycle)");
+    }
+  }
+
   static void append_to(PickleValue& list, PickleList items) {
     if (list.kind() != PickleValue::Kind::List) {
       throw PickleError(std::string("APPEND to a ") + list.kind_name());
     }
     for (auto& item : items) {
+      refuse_cycle(list, item);
       list.append(std::move(item));
     }
   }
@@ -590,6 +600,8 @@ class Unpickler {
       throw PickleError("SETITEMS with an odd number of items");
     }
     for (size_t i = 0; i < items.size(); i += 2) {
+      refuse_cycle(dict, items[i]);
+      refuse_cycle(dict, items[i + 1]);
       dict.set_item(std::move(items[i]), std::move(items[i + 1]));
     }
   }

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <stdexcept>
+#include <unordered_set>
 
 namespace demucs {
 
@@ -450,6 +451,33 @@ void PickleValue::set_object_state(PickleValue state) {
 
 std::string PickleValue::repr() const {
   return repr_at_depth(*this, 0);
+}
+
+bool PickleValue::reaches(const PickleValue& container) const {
+  const void* target = container.list_ ? static_cast<const void*>(container.list_.get())
+                                       : static_cast<const void*>(container.dict_.get());
+  if (target == nullptr) return false;
+  // Iterative, with a visited set: memo references make a DAG whose paths
+  // can be exponentially many.
+  std::unordered_set<const void*> visited;
+  std::vector<const PickleValue*> pending{this};
+  while (!pending.empty()) {
+    const PickleValue* value = pending.back();
+    pending.pop_back();
+    if (value->list_) {
+      if (value->list_.get() == target) return true;
+      if (!visited.insert(value->list_.get()).second) continue;
+      for (const auto& item : *value->list_) pending.push_back(&item);
+    } else if (value->dict_) {
+      if (value->dict_.get() == target) return true;
+      if (!visited.insert(value->dict_.get()).second) continue;
+      for (const auto& [key, item] : *value->dict_) {
+        pending.push_back(&key);
+        pending.push_back(&item);
+      }
+    }
+  }
+  return false;
 }
 
 }  // namespace demucs

@@ -80,6 +80,10 @@ class PickleValue {
   void append(PickleValue item);                       // List only
   void set_item(PickleValue key, PickleValue value);   // Dict only; replaces an equal string key
   void set_object_state(PickleValue state);            // Object only
+  // Whether `container` (a List, Tuple, Dict or Object) is this value or is
+  // reachable from it: putting this value into `container` would make a
+  // reference cycle, which shared_ptr never frees.
+  bool reaches(const PickleValue& container) const;
 
   // Python-like text, for error messages and debugging ("[1, 2]", "Fraction(39, 5)").
   std::string repr() const;
