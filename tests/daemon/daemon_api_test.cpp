@@ -478,14 +478,9 @@ TEST(DaemonOptions, EnvironmentSetsOptionsAndTheCommandLineWins) {
     EXPECT_EQ(testing::upload(daemon.url(), body).status, 200u);
   }
   g_setenv("DEMUCS_VOCALSD_MAX_UPLOAD_MB", "lots", TRUE);
-  gchar *error_output = nullptr;
-  gint status = 0;
-  const gchar *argv[] = {DEMUCS_VOCALSD_PROGRAM, nullptr};
-  ASSERT_TRUE(g_spawn_sync(nullptr, const_cast<gchar **>(argv), nullptr, G_SPAWN_STDOUT_TO_DEV_NULL, nullptr,
-                           nullptr, nullptr, &error_output, &status, nullptr));
-  EXPECT_TRUE(g_spawn_check_wait_status(status, nullptr) == FALSE);
-  EXPECT_TRUE(contains(error_output, "DEMUCS_VOCALSD_MAX_UPLOAD_MB=lots is not a whole number"));
-  g_free(error_output);
+  const ProgramExit refused = run_daemon_to_exit({});
+  EXPECT_NE(refused.exit_status, 0);
+  EXPECT_TRUE(contains(refused.error_output, "DEMUCS_VOCALSD_MAX_UPLOAD_MB=lots is not a whole number"));
   g_unsetenv("DEMUCS_VOCALSD_MAX_UPLOAD_MB");
 }
 
@@ -507,14 +502,9 @@ TEST_F(DaemonApiTest, PrecisionGoesToEveryJobsElement) {
 }
 
 TEST(DaemonOptions, AnUnknownPrecisionIsRefused) {
-  const gchar *argv[] = {DEMUCS_VOCALSD_PROGRAM, "--precision", "fp64", nullptr};
-  gchar *error_output = nullptr;
-  gint status = 0;
-  ASSERT_TRUE(g_spawn_sync(nullptr, const_cast<gchar **>(argv), nullptr, G_SPAWN_STDOUT_TO_DEV_NULL, nullptr,
-                           nullptr, nullptr, &error_output, &status, nullptr));
-  EXPECT_FALSE(g_spawn_check_wait_status(status, nullptr));
-  EXPECT_TRUE(contains(error_output, "--precision fp64 is not one of fp32, fp16, bf16"));
-  g_free(error_output);
+  const ProgramExit refused = run_daemon_to_exit({"--precision", "fp64"});
+  EXPECT_NE(refused.exit_status, 0);
+  EXPECT_TRUE(contains(refused.error_output, "--precision fp64 is not one of fp32, fp16, bf16"));
 }
 
 TEST(DaemonOffline, StartsAndSaysHowToInstallTheModel) {

@@ -307,33 +307,21 @@ TEST_F(DaemonFaultsTest, FinishedJobsExpireCountedFromWhenTheyFinished) {
 TEST_F(DaemonFaultsTest, ASecondDaemonOnTheSameFolderRefusesToStart) {
   DaemonProcess first(data_dir());
   ASSERT_FALSE(first.url().empty());
-  const std::string folder = data_dir();
-  const gchar *argv[] = {DEMUCS_VOCALSD_PROGRAM, "--port", "0", "--data-dir", folder.c_str(), nullptr};
-  gchar *error_output = nullptr;
-  gint status = 0;
-  ASSERT_TRUE(g_spawn_sync(nullptr, const_cast<gchar **>(argv), nullptr, G_SPAWN_STDOUT_TO_DEV_NULL, nullptr,
-                           nullptr, nullptr, &error_output, &status, nullptr));
-  EXPECT_TRUE(g_spawn_check_wait_status(status, nullptr) == FALSE);
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 78) << status;
-  EXPECT_TRUE(contains(error_output, "another demucs-vocalsd (process " + first.pid() + ") is using the data folder"));
-  g_free(error_output);
+  const ProgramExit second = run_daemon_to_exit({"--port", "0", "--data-dir", data_dir()});
+  EXPECT_EQ(second.exit_status, 78);
+  EXPECT_TRUE(
+      contains(second.error_output, "another demucs-vocalsd (process " + first.pid() + ") is using the data folder"));
   EXPECT_EQ(http_get(first.url("health")).status, 200u);
 }
 
 TEST_F(DaemonFaultsTest, ADamagedDatabaseStopsTheDaemonOnceSayingWhatToDo) {
   g_mkdir_with_parents(data_dir().c_str(), 0700);
   write_file_bytes(data_dir() + "/jobs.sqlite3", std::string(8192, '\x5a'));  // not a database
-  const std::string folder = data_dir();
-  const gchar *argv[] = {DEMUCS_VOCALSD_PROGRAM, "--port", "0", "--data-dir", folder.c_str(), nullptr};
-  gchar *error_output = nullptr;
-  gint status = 0;
-  ASSERT_TRUE(g_spawn_sync(nullptr, const_cast<gchar **>(argv), nullptr, G_SPAWN_STDOUT_TO_DEV_NULL, nullptr,
-                           nullptr, nullptr, &error_output, &status, nullptr));
+  const ProgramExit stopped = run_daemon_to_exit({"--port", "0", "--data-dir", data_dir()});
   // 78: the unit file tells systemd not to restart it (no crash loop).
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 78) << status;
-  EXPECT_TRUE(contains(error_output, "jobs.sqlite3"));
-  EXPECT_TRUE(contains(error_output, "Move the damaged database aside"));
-  g_free(error_output);
+  EXPECT_EQ(stopped.exit_status, 78);
+  EXPECT_TRUE(contains(stopped.error_output, "jobs.sqlite3"));
+  EXPECT_TRUE(contains(stopped.error_output, "Move the damaged database aside"));
 }
 
 TEST_F(DaemonFaultsTest, SystemdHearsReadyAndStopping) {

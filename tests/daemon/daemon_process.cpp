@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <sys/resource.h>
+#include <sys/wait.h>
 
 #include <atomic>
 #include <cstdint>
@@ -19,6 +20,24 @@ namespace demucs::testing {
 
 namespace {
 std::atomic<int> daemon_counter{0};
+}
+
+ProgramExit run_daemon_to_exit(const std::vector<std::string> &arguments) {
+  std::vector<const char *> argv = {DEMUCS_VOCALSD_PROGRAM};
+  for (const std::string &argument : arguments) argv.push_back(argument.c_str());
+  argv.push_back(nullptr);
+  ProgramExit result;
+  gchar *error_output = nullptr;
+  gint status = 0;
+  if (!g_spawn_sync(nullptr, const_cast<gchar **>(argv.data()), nullptr, G_SPAWN_STDOUT_TO_DEV_NULL, nullptr,
+                    nullptr, nullptr, &error_output, &status, nullptr)) {
+    ADD_FAILURE() << "cannot start " << DEMUCS_VOCALSD_PROGRAM;
+    return result;
+  }
+  if (WIFEXITED(status)) result.exit_status = WEXITSTATUS(status);
+  result.error_output = error_output ? error_output : "";
+  g_free(error_output);
+  return result;
 }
 
 bool wait_until(const std::function<bool()> &condition, double timeout_seconds) {

@@ -54,6 +54,17 @@ class DaemonProcess {
   GSubprocess *process_ = nullptr;
 };
 
+/// How a run of the program that ends by itself went: for the settings it
+/// refuses at start (exit status -1 when it did not exit normally).
+struct ProgramExit {
+  int exit_status = -1;
+  std::string error_output;
+};
+
+/// Runs demucs-vocalsd with `arguments` (after the program's name) to its
+/// end, standard output dropped.
+ProgramExit run_daemon_to_exit(const std::vector<std::string> &arguments);
+
 /// Polls `condition` every 50 ms for up to `timeout_seconds`; true once it holds.
 bool wait_until(const std::function<bool()> &condition, double timeout_seconds);
 

@@ -107,18 +107,11 @@ TEST_F(DaemonSecurityTest, ApiRoutesNeedTheTokenThePageAndHealthDoNot) {
 }
 
 TEST_F(DaemonSecurityTest, ATokenIsCheckedAtStart) {
-  const std::string folder = data_dir();
-  auto start = [&](const std::vector<std::string> &arguments, std::string &error_output) {
-    std::vector<const char *> argv = {DEMUCS_VOCALSD_PROGRAM, "--port", "0", "--data-dir", folder.c_str()};
-    for (const std::string &argument : arguments) argv.push_back(argument.c_str());
-    argv.push_back(nullptr);
-    gchar *error_text = nullptr;
-    gint status = 0;
-    EXPECT_TRUE(g_spawn_sync(nullptr, const_cast<gchar **>(argv.data()), nullptr, G_SPAWN_STDOUT_TO_DEV_NULL,
-                             nullptr, nullptr, nullptr, &error_text, &status, nullptr));
-    error_output = error_text ? error_text : "";
-    g_free(error_text);
-    return g_spawn_check_wait_status(status, nullptr);
+  auto start = [&](std::vector<std::string> arguments, std::string &error_output) {
+    arguments.insert(arguments.begin(), {"--port", "0", "--data-dir", data_dir()});
+    const ProgramExit ended = run_daemon_to_exit(arguments);
+    error_output = ended.error_output;
+    return ended.exit_status == 0;
   };
   std::string error_output;
   EXPECT_FALSE(start({"--api-token", "short"}, error_output));
@@ -131,18 +124,10 @@ TEST_F(DaemonSecurityTest, ATokenIsCheckedAtStart) {
 }
 
 TEST_F(DaemonSecurityTest, ANonLoopbackAddressNeedsATokenOrConsent) {
-  std::vector<const char *> argv = {DEMUCS_VOCALSD_PROGRAM, "--host",     "0.0.0.0", "--port",
-                                    "0",                    "--data-dir", nullptr,   nullptr};
-  const std::string folder = data_dir();
-  argv[6] = folder.c_str();
-  gchar *error_output = nullptr;
-  gint status = 0;
-  ASSERT_TRUE(g_spawn_sync(nullptr, const_cast<gchar **>(argv.data()), nullptr, G_SPAWN_STDOUT_TO_DEV_NULL, nullptr,
-                           nullptr, nullptr, &error_output, &status, nullptr));
-  EXPECT_FALSE(g_spawn_check_wait_status(status, nullptr));
-  EXPECT_TRUE(contains(error_output, "--api-token"));
-  EXPECT_TRUE(contains(error_output, "--allow-unauthenticated"));
-  g_free(error_output);
+  const ProgramExit refused = run_daemon_to_exit({"--host", "0.0.0.0", "--port", "0", "--data-dir", data_dir()});
+  EXPECT_NE(refused.exit_status, 0);
+  EXPECT_TRUE(contains(refused.error_output, "--api-token"));
+  EXPECT_TRUE(contains(refused.error_output, "--allow-unauthenticated"));
 
   // With consent it serves, but the list of everyone's jobs stays closed.
   DaemonProcess open(data_dir(), {"--host", "0.0.0.0", "--allow-unauthenticated"});
