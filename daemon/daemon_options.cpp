@@ -5,6 +5,7 @@
 #include <glib.h>
 
 #include <cstdio>
+#include <unistd.h>
 #include <memory>
 #include <string>
 #include <variant>
@@ -83,6 +84,19 @@ const OptionSpec kOptions[] = {
     {"shutdown-grace", &DaemonOptions::shutdown_grace, "SECONDS",
      "On SIGTERM, how long running jobs may go on before they are stopped and queued again (default 30)", 0,
      kMaxSeconds},
+    {"database", &DaemonOptions::database, "URL",
+     "The job store: sqlite:PATH (default: jobs.sqlite3 in the data folder, for one daemon) or "
+     "postgresql://USER@HOST/DATABASE, shared by several daemons with one --data-dir (libpq's PG* "
+     "variables fill in what the URL leaves out; prefer them or ~/.pgpass for the password)"},
+    {"role", &DaemonOptions::role, "ROLE",
+     "all (default): take uploads and run jobs; api: take uploads and answer, run nothing; worker: run jobs, "
+     "take no uploads"},
+    {"node-name", &DaemonOptions::node_name, "NAME",
+     "This daemon's name in the shared job store and the logs (default HOST:PID)"},
+    {"job-lease", &DaemonOptions::job_lease, "SECONDS",
+     "A running job's claim, renewed every sixth of it; a job whose node stops renewing runs again "
+     "elsewhere after this long (default 30)",
+     3, 3600},
     {"version", &DaemonOptions::show_version, nullptr, "Print the version and exit"},  // not from the environment
 };
 
@@ -303,6 +317,11 @@ std::optional<DaemonOptions> parse_daemon_options(int &argc, char **&argv, int &
     std::fprintf(stderr, "demucs-vocalsd: --precision %s is not one of fp32, fp16, bf16\n", options.precision.c_str());
     return std::nullopt;
   }
+  if (options.role != "all" && options.role != "api" && options.role != "worker") {
+    std::fprintf(stderr, "demucs-vocalsd: --role %s is not one of all, api, worker\n", options.role.c_str());
+    return std::nullopt;
+  }
+  if (options.node_name.empty()) options.node_name = std::string(g_get_host_name()) + ":" + std::to_string(getpid());
   if (options.tls_cert.empty() != options.tls_key.empty()) {
     std::fprintf(stderr, "demucs-vocalsd: HTTPS needs both --tls-cert and --tls-key\n");
     return std::nullopt;

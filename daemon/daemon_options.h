@@ -46,6 +46,12 @@ struct DaemonOptions {
   int min_free_mb = 1024;            ///< kept free in the data folder
   int shutdown_grace = 30;           ///< seconds running jobs get to finish on SIGTERM
 
+  // Several nodes (see job_store.h).
+  std::string database;       ///< "" (SQLite in data_dir), sqlite:PATH or postgresql://...
+  std::string role = "all";   ///< all, api (no jobs run), worker (no uploads taken)
+  std::string node_name;      ///< default HOST:PID
+  int job_lease = 30;         ///< seconds
+
   bool show_version = false;  ///< --version: print it and exit
 };
 

@@ -30,6 +30,9 @@ struct Job {
   std::int64_t finished_at = 0;  ///< when it completed or failed (same unit); 0 while not finished
   std::string input_path;   ///< the stored upload
   std::string output_path;  ///< where the result is (or will be) written
+  std::string owner;        ///< the node that holds its lease while processing; else empty
+  std::int64_t lease_until = 0;  ///< when that lease ends (microseconds since the epoch)
+  int attempts = 0;         ///< how many times a node claimed it
 };
 
 /// ISO 8601 in UTC with milliseconds: "2026-11-25T14:27:15.123Z".

@@ -58,62 +58,107 @@ void remove_partial_outputs(const std::string &folder) {
   g_dir_close(dir);
 }
 
+// Whether `path` was last changed more than `seconds` ago.
+bool older_than(const std::string &path, std::int64_t seconds) {
+  GStatBuf info;
+  if (g_stat(path.c_str(), &info) != 0) return false;
+  return static_cast<std::int64_t>(info.st_mtime) < g_get_real_time() / G_USEC_PER_SEC - seconds;
+}
+
+// With a shared store, a folder no job owns may be an upload that another
+// node is receiving: only one this old is a leftover.
+constexpr std::int64_t kSharedOrphanAgeSeconds = 6 * 3600;
+
 }  // namespace
 
 JobScheduler::JobScheduler(JobStore &store, DiskSpace &disk, SchedulerSettings settings)
     : store_(store), disk_(disk), settings_(std::move(settings)) {
   g_mkdir_with_parents((settings_.data_dir + "/jobs").c_str(), 0700);
+  store_.on_change([this](const JobChange &change) {
+    guarded("a change from another node", [&] { on_store_change(change); });
+  });
+  store_.on_connection([this](bool connected) {
+    if (connected) schedule_start();
+  });
+  const guint heartbeat_ms = static_cast<guint>(std::max(200, settings_.lease_seconds * 1000 / 6));
+  heartbeat_source_ = g_timeout_add(heartbeat_ms, on_heartbeat, this);
 }
 
 JobScheduler::~JobScheduler() {
   if (start_source_) g_source_remove(start_source_);
+  if (heartbeat_source_) g_source_remove(heartbeat_source_);
   for (auto &entry : running_) {
     entry.second.worker->kill();
-    Job &job = entry.second.job;
-    job.status = JobStatus::pending;
-    job.progress = 0;
-    store_state(job);
-    daemon_log("job %s: stopped by shutdown; queued again, it runs from the start at the next start",
-               entry.first.c_str());
+    try {
+      store_.release(entry.first, settings_.node);
+      daemon_log("job %s: stopped by shutdown; queued again, it runs again from the start", entry.first.c_str());
+    } catch (const JobStoreError &error) {
+      daemon_log("job %s: stopped by shutdown; it runs again once its lease has ended (%s)", entry.first.c_str(),
+                 error.what());
+    }
   }
   running_.clear();
+  for (auto &entry : unsaved_) save_final_state(entry.second.job);
 }
 
-// The store may fail (a full disk, a damaged file): the job goes on in
+// The store may fail (a full disk, a lost database): the job goes on in
 // memory, and the log says so.
-void JobScheduler::store_state(const Job &job) {
+bool JobScheduler::store_state(const Job &job) {
   try {
-    store_.update_state(job);
+    return store_.update_state(job, settings_.node);
   } catch (const JobStoreError &error) {
     daemon_log("job %s: its state could not be stored: %s", job.id.c_str(), error.what());
+    return true;
+  }
+}
+
+// The end of a job: written now, or kept and written again at each
+// heartbeat while the store cannot take it (its lease renewed meanwhile,
+// so that no other node runs it again).
+bool JobScheduler::save_final_state(const Job &job) {
+  try {
+    if (!store_.update_state(job, settings_.node))
+      daemon_log("job %s: finished here, but this node no longer held it; its end is not recorded", job.id.c_str());
+    return true;
+  } catch (const JobStoreError &error) {
+    if (unsaved_.count(job.id) == 0)
+      daemon_log("job %s: its end could not be stored yet (%s); trying again", job.id.c_str(), error.what());
+    unsaved_[job.id] = Unsaved{job, unsaved_.count(job.id) ? unsaved_[job.id].lease_renewed : g_get_monotonic_time()};
+    return false;
   }
 }
 
 std::string JobScheduler::job_folder(const std::string &id) const { return settings_.data_dir + "/jobs/" + id; }
 
 bool JobScheduler::recover() {
+  std::set<std::string> known;
   try {
-    const int requeued = store_.requeue_interrupted();
+    // One daemon alone on its store: whatever is processing was cut short.
+    // Shared: only jobs whose lease has ended (their node died).
+    const int requeued = store_.requeue_expired(!store_.shared());
     if (requeued > 0) daemon_log("%d interrupted job(s) queued again", requeued);
     recovered_ = true;
+    for (const std::string &id : store_.ids()) known.insert(id);
   } catch (const JobStoreError &error) {
-    // A full disk, most likely: serve anyway; the jobs wait (they show as
-    // pending) until the store can be written again.
+    // A full disk or a database not reachable yet: serve anyway; the jobs
+    // wait (they show as pending) until the store can be written again.
     daemon_log("interrupted jobs cannot be queued again yet (trying again later): %s", error.what());
-    return false;
+    if (!recovered_) return false;
+    schedule_start();
+    return true;  // queued again; folders are checked at the next start
   }
   schedule_start();
 
-  std::set<std::string> known;
-  for (const Job &job : store_.recent(std::numeric_limits<int>::max())) known.insert(job.id);
   const std::string jobs_dir = settings_.data_dir + "/jobs";
   if (GDir *dir = g_dir_open(jobs_dir.c_str(), 0, nullptr)) {
     while (const gchar *name = g_dir_read_name(dir)) {
+      const std::string folder = jobs_dir + "/" + name;
       if (known.count(name) == 0) {
-        daemon_log("removing %s/%s: no job owns it (an upload cut short)", jobs_dir.c_str(), name);
-        remove_tree(jobs_dir + "/" + name);
-      } else {
-        remove_partial_outputs(jobs_dir + "/" + name);
+        if (store_.shared() && !older_than(folder, kSharedOrphanAgeSeconds)) continue;
+        daemon_log("removing %s: no job owns it (an upload cut short)", folder.c_str());
+        remove_tree(folder);
+      } else if (!store_.shared()) {
+        remove_partial_outputs(folder);  // shared: the node that claims the job does it
       }
     }
     g_dir_close(dir);
@@ -124,7 +169,7 @@ bool JobScheduler::recover() {
 // A job left "processing" by a daemon that stopped, while the store could
 // not yet put it back in the queue, is waiting: say so.
 void JobScheduler::show_interrupted_as_waiting(Job &job) const {
-  if (!recovered_ && job.status == JobStatus::processing && running_.count(job.id) == 0) {
+  if (!recovered_ && !store_.shared() && job.status == JobStatus::processing && running_.count(job.id) == 0) {
     job.status = JobStatus::pending;
     job.progress = 0;
   }
@@ -133,6 +178,7 @@ void JobScheduler::show_interrupted_as_waiting(Job &job) const {
 void JobScheduler::set_model_state(bool ready, const std::string &unavailable_reason) {
   model_ready_ = ready;
   model_unavailable_ = unavailable_reason;
+  reported_no_model_ = false;
   schedule_start();
 }
 
@@ -152,6 +198,8 @@ void JobScheduler::submit(Job &job) {
 std::optional<Job> JobScheduler::find(const std::string &id) const {
   auto running = running_.find(id);
   if (running != running_.end()) return running->second.job;
+  auto unsaved = unsaved_.find(id);
+  if (unsaved != unsaved_.end()) return unsaved->second.job;
   std::optional<Job> job = store_.find(id);
   if (job) show_interrupted_as_waiting(*job);
   return job;
@@ -162,50 +210,47 @@ std::vector<Job> JobScheduler::recent(int limit) const {
   for (Job &job : jobs) {
     auto running = running_.find(job.id);
     if (running != running_.end()) job = running->second.job;
+    auto unsaved = unsaved_.find(job.id);
+    if (unsaved != unsaved_.end()) job = unsaved->second.job;
     show_interrupted_as_waiting(job);
   }
   return jobs;
 }
 
-std::optional<int> JobScheduler::queue_position(const std::string &id) const {
-  const std::vector<Job> waiting = store_.pending();
-  for (std::size_t i = 0; i < waiting.size(); ++i)
-    if (waiting[i].id == id) return static_cast<int>(i) + 1;
-  return std::nullopt;
-}
+std::optional<int> JobScheduler::queue_position(const std::string &id) const { return store_.queue_position(id); }
 
 int JobScheduler::pending_count() const { return store_.pending_count(); }
 
 bool JobScheduler::remove(const std::string &id) {
-  std::optional<Job> job = find(id);
-  if (!job) return false;
+  // The store first: if it cannot be written, nothing changes (the job
+  // would run again elsewhere otherwise).
+  const std::optional<Job> removed = store_.remove(id);
   auto running = running_.find(id);
   if (running != running_.end()) {
     running->second.worker->kill();  // SIGKILL; GLib reaps it
     running_.erase(running);
     daemon_log("job %s: cancelled while processing", id.c_str());
   }
-  store_.remove(id);
+  unsaved_.erase(id);
+  if (!removed) return false;
   delete_files(id);
   daemon_log("job %s: deleted", id.c_str());
-  notify(*job, true);
+  notify(*removed, true);
   schedule_start();
   return true;
 }
 
 int JobScheduler::remove_expired(std::int64_t ttl_seconds) {
   const std::int64_t cutoff = g_get_real_time() - ttl_seconds * G_USEC_PER_SEC;
-  int removed = 0;
-  for (const Job &job : store_.finished_before(cutoff)) {
-    if (running_.count(job.id)) continue;
-    store_.remove(job.id);
+  // Each expired job comes back to one node only: no two nodes delete one.
+  const std::vector<Job> expired = store_.remove_finished_before(cutoff);
+  for (const Job &job : expired) {
     delete_files(job.id);
     daemon_log("job %s: expired and removed (finished more than %lld s ago)", job.id.c_str(),
                static_cast<long long>(ttl_seconds));
     notify(job, true);
-    ++removed;
   }
-  return removed;
+  return static_cast<int>(expired.size());
 }
 
 int JobScheduler::subscribe(const std::string &id, Listener listener) {
@@ -227,7 +272,101 @@ void JobScheduler::notify(const Job &job, bool deleted) {
   std::vector<Listener> to_call;
   auto range = listeners_.equal_range(job.id);
   for (auto it = range.first; it != range.second; ++it) to_call.push_back(it->second.second);
-  for (const Listener &listener : to_call) listener(job, deleted);
+  for (const Listener &listener : to_call) guarded("a job's listener", [&] { listener(job, deleted); });
+}
+
+// Another node changed a job: this node's listeners hear of it, and a job
+// this node runs but no longer holds (deleted, or taken back) stops here.
+void JobScheduler::on_store_change(const JobChange &change) {
+  const bool runs_here = running_.count(change.id) > 0;
+  if (change.deleted) {
+    if (runs_here || unsaved_.count(change.id)) stop_lost(change.id, "the job was deleted");
+    if (listeners_.count(change.id)) {
+      Job gone;
+      gone.id = change.id;
+      notify(gone, true);
+    }
+    return;
+  }
+  if (runs_here && change.status != JobStatus::processing)
+    stop_lost(change.id, "another node changed it (its lease had ended)");
+  if (listeners_.count(change.id))
+    if (std::optional<Job> job = store_.find(change.id)) notify(*job, false);
+  if (change.status == JobStatus::pending) schedule_start();
+}
+
+// A job this node ran but no longer holds: its worker stops; if the job is
+// gone, so are its files (the worker may have written after the node that
+// deleted it removed them).
+void JobScheduler::stop_lost(const std::string &id, const std::string &why) {
+  auto running = running_.find(id);
+  if (running != running_.end()) {
+    running->second.worker->kill();
+    running_.erase(running);
+  }
+  unsaved_.erase(id);
+  daemon_log("job %s: stopped on this node: %s", id.c_str(), why.c_str());
+  try {
+    if (!store_.find(id)) delete_files(id);
+  } catch (const JobStoreError &) {
+  }
+  schedule_start();
+}
+
+gboolean JobScheduler::on_heartbeat(gpointer data) {
+  auto *self = static_cast<JobScheduler *>(data);
+  guarded("the heartbeat", [&] { self->heartbeat(); });
+  return G_SOURCE_CONTINUE;
+}
+
+// Every lease/6 seconds: renew the leases this node holds, write the ends
+// the store did not take, put jobs whose node died back in the queue, and
+// look for work (a missed notification costs a heartbeat, no more).
+void JobScheduler::heartbeat() {
+  const gint64 now = g_get_monotonic_time();
+  std::vector<std::string> held;
+  for (const auto &entry : running_) held.push_back(entry.first);
+  for (const auto &entry : unsaved_) held.push_back(entry.first);
+  if (!held.empty()) {
+    try {
+      const std::vector<std::string> lost = store_.renew_leases(settings_.node, held, settings_.lease_seconds);
+      for (auto &entry : running_) entry.second.lease_renewed = now;
+      for (auto &entry : unsaved_) entry.second.lease_renewed = now;
+      for (const std::string &id : lost) stop_lost(id, "its lease was lost (it ended, or the job was deleted)");
+    } catch (const JobStoreError &error) {
+      // Before the lease ends by the database's clock, this node stops what
+      // it could not renew: the job is then free to run elsewhere, and two
+      // nodes never run it at once.
+      const gint64 limit = static_cast<gint64>(settings_.lease_seconds) * G_USEC_PER_SEC * 2 / 3;
+      std::vector<std::string> expiring;
+      for (const auto &entry : running_)
+        if (now - entry.second.lease_renewed > limit) expiring.push_back(entry.first);
+      for (const auto &entry : unsaved_)
+        if (now - entry.second.lease_renewed > limit) expiring.push_back(entry.first);
+      for (const std::string &id : expiring)
+        stop_lost(id, "its lease could not be renewed for " +
+                          std::to_string((now - (running_.count(id) ? running_[id].lease_renewed
+                                                                     : unsaved_[id].lease_renewed)) /
+                                         G_USEC_PER_SEC) +
+                          " s (" + error.what() + "); it runs again once its lease has ended");
+      return;
+    }
+  }
+  std::vector<Job> ends;
+  for (const auto &entry : unsaved_) ends.push_back(entry.second.job);
+  for (const Job &job : ends) {
+    if (!save_final_state(job)) return;
+    unsaved_.erase(job.id);
+  }
+  if (store_.shared()) {
+    try {
+      const int requeued = store_.requeue_expired(false);
+      if (requeued > 0) daemon_log("%d job(s) whose node stopped renewing its lease queued again", requeued);
+    } catch (const JobStoreError &) {
+      return;
+    }
+  }
+  if (settings_.runs_jobs) schedule_start();
 }
 
 void JobScheduler::delete_files(const std::string &id) { remove_tree(job_folder(id)); }
@@ -240,23 +379,44 @@ void JobScheduler::schedule_start() {
 gboolean JobScheduler::on_start_waiting(gpointer data) {
   auto *self = static_cast<JobScheduler *>(data);
   self->start_source_ = 0;
-  self->start_waiting_jobs();
+  guarded("starting jobs", [&] { self->start_waiting_jobs(); });
   return G_SOURCE_REMOVE;
 }
 
-void JobScheduler::start_waiting_jobs() {
-  if (!model_unavailable_.empty()) {
-    for (Job job : store_.pending()) {
-      set_state(job, JobStatus::error, 0.0, model_unavailable_);
-      notify(job, false);
-    }
+// The model cannot be had. Alone on its store, this node ends the waiting
+// jobs with the reason (nobody else could run them); sharing the store, it
+// leaves them to nodes that have the model.
+void JobScheduler::fail_waiting_jobs() {
+  if (store_.shared()) {
+    if (!reported_no_model_)
+      daemon_log("this node takes no jobs: the model is unavailable (%s)", model_unavailable_.c_str());
+    reported_no_model_ = true;
     return;
   }
-  if (!model_ready_ || stopping_ || !recovered_) return;
-  for (Job &job : store_.pending()) {
-    if (static_cast<int>(running_.size()) >= settings_.max_jobs) break;
-    if (running_.count(job.id)) continue;
-    start(std::move(job));
+  while (std::optional<Job> job = store_.claim_next(settings_.node, settings_.lease_seconds)) {
+    set_state(*job, JobStatus::error, 0.0, model_unavailable_);
+    store_state(*job);
+    notify(*job, false);
+  }
+}
+
+void JobScheduler::start_waiting_jobs() {
+  if (!settings_.runs_jobs || stopping_ || !recovered_) return;
+  if (!model_unavailable_.empty()) {
+    fail_waiting_jobs();
+    return;
+  }
+  if (!model_ready_) return;
+  while (static_cast<int>(running_.size()) < settings_.max_jobs) {
+    std::optional<Job> claimed;
+    try {
+      claimed = store_.claim_next(settings_.node, settings_.lease_seconds);
+    } catch (const JobStoreError &error) {
+      daemon_log("no job can be claimed now: %s", error.what());
+      return;
+    }
+    if (!claimed) break;
+    start(std::move(*claimed));
   }
 }
 
@@ -283,11 +443,15 @@ std::vector<std::string> JobScheduler::worker_arguments(const Job &job) const {
   return arguments;
 }
 
+// `job` is claimed (processing, this node's lease).
 void JobScheduler::start(Job job) {
   const std::string id = job.id;
-  set_state(job, JobStatus::processing, 0.0, "");
+  // What an earlier attempt (a node that died) left half-written.
+  remove_partial_outputs(job_folder(id));
+  daemon_log("job %s: processing on node %s (attempt %d)", id.c_str(), settings_.node.c_str(), job.attempts);
   Running &running = running_[id];
   running.job = job;
+  running.lease_renewed = g_get_monotonic_time();
   running.worker = std::make_unique<WorkerProcess>(worker_arguments(job), settings_.worker_limits);
   notify(job, false);
   std::string error;
@@ -318,7 +482,10 @@ void JobScheduler::on_progress(const std::string &id, double percent) {
   // The store gets whole percents; listeners get every step.
   const bool store = std::floor(percent) > std::floor(job.progress);
   job.progress = percent;
-  if (store) store_state(job);
+  if (store && !store_state(job)) {
+    stop_lost(id, "this node no longer holds it (its lease had ended)");
+    return;
+  }
   notify(job, false);
 }
 
@@ -338,17 +505,18 @@ void JobScheduler::on_done(const std::string &id, const WorkerOutcome &outcome) 
             : outcome.message;
     set_state(job, JobStatus::error, job.progress, message);
   }
+  save_final_state(job);
   notify(job, false);
   schedule_start();
 }
 
+// The job's new state, in memory and in the log; the caller stores it.
 void JobScheduler::set_state(Job &job, JobStatus status, double progress, const std::string &error_message) {
   job.status = status;
   job.progress = progress;
   job.error_message = error_message;
   const bool finished = status == JobStatus::completed || status == JobStatus::error;
   job.finished_at = finished ? g_get_real_time() : 0;
-  store_state(job);
   if (status == JobStatus::error)
     daemon_log("job %s: error: %s", job.id.c_str(), error_message.c_str());
   else

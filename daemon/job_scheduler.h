@@ -4,6 +4,13 @@
 // whoever listens (the Server-Sent Events streams). A worker that crashes,
 // stalls, runs too long or hits a limit ends its job in error; the others go
 // on. Everything happens on the daemon's main loop; nothing here blocks.
+//
+// Several nodes may share one store (PostgreSQL): a node claims the jobs it
+// runs, renews their leases every lease/6 seconds (the heartbeat), stops a
+// job whose lease it lost, and stops its jobs itself when it could not
+// renew them for most of a lease (so that two nodes never run one job);
+// changes other nodes make reach this node's listeners through the store.
+// A node with runs_jobs false (--role api) only queues and reports.
 #pragma once
 
 #include "disk_space.h"
@@ -30,6 +37,9 @@ struct SchedulerSettings {
   WorkerLimits worker_limits;
   double max_audio_seconds = 0;  ///< a worker stops a longer decode; 0: no limit
   bool test_faults = false;      ///< DEMUCS_VOCALSD_TEST_WORKER_FAULT: jobs named crash/hang/allocate/flood.* fault
+  std::string node;              ///< this daemon's name in the store (leases, logs)
+  bool runs_jobs = true;         ///< false: --role api
+  int lease_seconds = 30;        ///< how long a claim holds without a heartbeat
 };
 
 class JobScheduler {
@@ -39,7 +49,7 @@ class JobScheduler {
 
   JobScheduler(JobStore &store, DiskSpace &disk, SchedulerSettings settings);
   /// Kills running workers and puts their jobs back in the queue: they run
-  /// again from the start at the next start-up.
+  /// again from the start (here at the next start-up, or on another node).
   ~JobScheduler();
   JobScheduler(const JobScheduler &) = delete;
   JobScheduler &operator=(const JobScheduler &) = delete;
@@ -47,10 +57,11 @@ class JobScheduler {
   /// The folder of a job's files.
   std::string job_folder(const std::string &id) const;
 
-  /// Puts jobs left "processing" by a stopped daemon back in the queue and
-  /// removes job folders that no job owns (uploads cut short). Call at
-  /// start, and again until it returns true: false when the store cannot be
-  /// written (a full disk); no job starts until it succeeds.
+  /// Puts jobs left "processing" by a stopped daemon back in the queue (with
+  /// a shared store: those whose lease ended) and removes job folders that
+  /// no job owns (uploads cut short). Call at start, and again until it
+  /// returns true: false when the store cannot be written (a full disk, an
+  /// unreachable database); no job starts until it succeeds.
   bool recover();
 
   /// Whether pipelines may start: false while the model downloads or loads.
@@ -79,8 +90,10 @@ class JobScheduler {
   /// 1 for the next job to start; nullopt unless the job is pending.
   std::optional<int> queue_position(const std::string &id) const;
   int pending_count() const;
+  /// The jobs running on this node.
   int running_count() const { return static_cast<int>(running_.size()); }
   const SchedulerSettings &settings() const { return settings_; }
+  const JobStore &store() const { return store_; }
 
   int subscribe(const std::string &id, Listener listener);
   void unsubscribe(int token);
@@ -89,16 +102,30 @@ class JobScheduler {
   struct Running {
     Job job;
     std::unique_ptr<WorkerProcess> worker;
+    gint64 lease_renewed = 0;  ///< monotonic time of the last renewal
+  };
+  /// A finished job whose last state the store did not take (unreachable):
+  /// written again at each heartbeat, its lease renewed meanwhile.
+  struct Unsaved {
+    Job job;
+    gint64 lease_renewed = 0;
   };
 
   void start_waiting_jobs();
+  void fail_waiting_jobs();
+  void heartbeat();
+  void stop_lost(const std::string &id, const std::string &why);
+  void on_store_change(const JobChange &change);
+  bool save_final_state(const Job &job);
+  static gboolean on_heartbeat(gpointer self);
   void show_interrupted_as_waiting(Job &job) const;
   void start(Job job);
   void on_progress(const std::string &id, double percent);
   void on_done(const std::string &id, const WorkerOutcome &outcome);
   std::vector<std::string> worker_arguments(const Job &job) const;
   void set_state(Job &job, JobStatus status, double progress, const std::string &error_message);
-  void store_state(const Job &job);
+  /// False when this node no longer holds the job's lease.
+  bool store_state(const Job &job);
   void notify(const Job &job, bool deleted);
   void delete_files(const std::string &id);
   void schedule_start();
@@ -113,9 +140,12 @@ class JobScheduler {
   std::string model_unavailable_;
   std::function<void()> request_model_;
   std::map<std::string, Running> running_;
+  std::map<std::string, Unsaved> unsaved_;
   std::multimap<std::string, std::pair<int, Listener>> listeners_;  // by job id
   int next_token_ = 1;
   guint start_source_ = 0;
+  guint heartbeat_source_ = 0;
+  bool reported_no_model_ = false;
 };
 
 }  // namespace demucs

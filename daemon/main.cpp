@@ -29,6 +29,7 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <optional>
 
 namespace demucs {
 namespace {
@@ -170,22 +171,28 @@ int run(int argc, char **argv) {
     g_object_unref(address);
     return 1;
   }
-  const DataDirLock lock(options.data_dir);
-  if (!lock.ok()) {
-    std::fprintf(stderr, "demucs-vocalsd: %s\n", lock.error().c_str());
-    g_object_unref(address);
-    return kExitDoNotRestart;
+  // One daemon owns an SQLite store and its data folder; with PostgreSQL,
+  // several share both.
+  const bool shared_store = is_postgresql_url(options.database);
+  std::optional<DataDirLock> lock;
+  if (!shared_store) {
+    lock.emplace(options.data_dir);
+    if (!lock->ok()) {
+      std::fprintf(stderr, "demucs-vocalsd: %s\n", lock->error().c_str());
+      g_object_unref(address);
+      return kExitDoNotRestart;
+    }
   }
   initialize_gstreamer_with_demucs_plugin();
 
   std::unique_ptr<JobStore> store;
   try {
-    store = std::make_unique<JobStore>(options.data_dir + "/jobs.sqlite3");
+    store = open_job_store(options.database, options.data_dir, options.node_name);
   } catch (const JobStoreError &error) {
-    std::fprintf(stderr,
-                 "demucs-vocalsd: %s\nMove the damaged database aside (its jobs are lost) or free some disk space, "
-                 "then start again.\n",
-                 error.what());
+    std::fprintf(stderr, "demucs-vocalsd: %s\n%s\n", error.what(),
+                 shared_store ? "Check the URL, the user's rights and that the database exists, then start again."
+                              : "Move the damaged database aside (its jobs are lost) or free some disk space, "
+                                "then start again.");
     g_object_unref(address);
     return kExitDoNotRestart;
   }
@@ -203,6 +210,9 @@ int run(int argc, char **argv) {
   scheduler_settings.worker_limits = worker_limits(options, false);
   scheduler_settings.max_audio_seconds = options.max_duration_minutes * 60.0;
   scheduler_settings.test_faults = g_getenv("DEMUCS_VOCALSD_TEST_WORKER_FAULT") != nullptr;
+  scheduler_settings.node = options.node_name;
+  scheduler_settings.runs_jobs = options.role != "api";
+  scheduler_settings.lease_seconds = options.job_lease;
   auto scheduler = std::make_unique<JobScheduler>(*store, disk, scheduler_settings);
   // A full disk or a store that cannot be written must not keep the daemon
   // from serving what it can: recovery is tried again every few seconds.
@@ -244,6 +254,8 @@ int run(int argc, char **argv) {
   api_settings.worker_program = program;
   api_settings.probe_limits = worker_limits(options, true);
   api_settings.version = DEMUCS_VOCALS_VERSION;
+  api_settings.role = options.role;
+  api_settings.node = options.node_name;
   auto api = std::make_unique<RestApi>(server, *scheduler, *model, web, access, disk, api_settings);
 
   auto listener = std::make_unique<HttpListener>(
@@ -262,6 +274,8 @@ int run(int argc, char **argv) {
   daemon_log("demucs-vocalsd %s: model %s on %s, data in %s, up to %d job(s) at once, uploads up to %d MB",
              DEMUCS_VOCALS_VERSION, options.model.c_str(), options.device.c_str(), options.data_dir.c_str(),
              options.max_jobs, options.max_upload_mb);
+  daemon_log("node %s, role %s: jobs in %s", options.node_name.c_str(), options.role.c_str(),
+             store->description().c_str());
   daemon_log("access: %s; %s; at most %d connections (idle timeout %d s), %d uploads, %d event streams",
              access.token_required() ? "API token required" : "no API token",
              listener->is_https() ? "HTTPS" : "plain HTTP", max_connections, options.idle_timeout,
@@ -274,7 +288,7 @@ int run(int argc, char **argv) {
   std::fflush(stdout);
   notify_systemd("READY=1");
 
-  model->start();
+  if (options.role != "api") model->start();  // an api node runs no job: no model
   guarded("expiry", [&] { scheduler->remove_expired(options.job_ttl); });
   struct Cleanup {
     JobScheduler *scheduler;

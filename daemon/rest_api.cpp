@@ -22,6 +22,9 @@ namespace demucs {
 
 namespace {
 
+constexpr const char *kDatabaseUnavailable =
+    "The job database cannot be reached just now; try again in a few seconds.";
+
 constexpr const char *kReceiverKey = "demucs-upload-receiver";
 // Room for the multipart framing and the small fields around the file.
 constexpr std::int64_t kMultipartOverheadBytes = 64 * 1024;
@@ -130,7 +133,21 @@ void RestApi::begin_upload(SoupServerMessage *message) {
                " MB.");
     return;
   }
-  if (scheduler_.pending_count() >= settings_.max_queue) {
+  if (settings_.role == "worker") {
+    refuse(message, SOUP_STATUS_SERVICE_UNAVAILABLE,
+           "This server only runs jobs (--role worker): upload to one that takes uploads.");
+    return;
+  }
+  int pending = 0;
+  try {
+    pending = scheduler_.pending_count();
+  } catch (const JobStoreError &error) {
+    daemon_log("upload refused: %s", error.what());
+    soup_message_headers_replace(response, "Retry-After", "5");
+    refuse(message, SOUP_STATUS_SERVICE_UNAVAILABLE, kDatabaseUnavailable);
+    return;
+  }
+  if (pending >= settings_.max_queue) {
     soup_message_headers_replace(response, "Retry-After", "60");
     refuse(message, SOUP_STATUS_SERVICE_UNAVAILABLE,
            "The queue is full (" + std::to_string(settings_.max_queue) + " jobs waiting). Try again in a few minutes.");
@@ -256,6 +273,9 @@ void RestApi::finish_upload(SoupServerMessage *message) {
           JsonNode *node = json_object_node(reply);
           add_job_key(node, accepted.id);
           reply_json(message, SOUP_STATUS_OK, node);
+        } catch (const JobStoreError &error) {
+          daemon_log("upload of job %s refused: %s", job.id.c_str(), error.what());
+          upload->reject(SOUP_STATUS_SERVICE_UNAVAILABLE, kDatabaseUnavailable);
         } catch (const std::exception &error) {
           upload->reject(SOUP_STATUS_INTERNAL_SERVER_ERROR,
                          std::string("The job could not be stored: ") + error.what());
@@ -308,6 +328,12 @@ void RestApi::on_request(SoupServer *, SoupServerMessage *message, const char *p
     }
     if (get && self->web_.serve(message, path)) return;
     reply_error(message, SOUP_STATUS_NOT_FOUND, "There is no page " + path + " here.");
+  } catch (const JobStoreError &error) {
+    // The database is unreachable (another node may hold the job): say so,
+    // and when to ask again; the log keeps why.
+    daemon_log("%s %s: %s", soup_server_message_get_method(message), path.c_str(), error.what());
+    soup_message_headers_replace(soup_server_message_get_response_headers(message), "Retry-After", "5");
+    reply_error(message, SOUP_STATUS_SERVICE_UNAVAILABLE, kDatabaseUnavailable);
   } catch (const std::exception &error) {
     reply_error(message, SOUP_STATUS_INTERNAL_SERVER_ERROR, std::string("Internal error: ") + error.what());
   }
@@ -393,7 +419,9 @@ void RestApi::reply_delete(SoupServerMessage *message, const std::string &id) {
 
 void RestApi::reply_health(SoupServerMessage *message) {
   const ModelProvisioner::State state = model_.state();
-  const bool unavailable = state.phase == ModelProvisioner::Phase::unavailable;
+  const JobStore &store = scheduler_.store();
+  const bool runs_jobs = settings_.role != "api";
+  const bool unavailable = (runs_jobs && state.phase == ModelProvisioner::Phase::unavailable) || !store.connected();
   JsonObject *health = json_object_new();
   json_object_set_string_member(health, "status", unavailable ? "degraded" : "ok");
   json_object_set_string_member(health, "version", settings_.version.c_str());
@@ -402,15 +430,32 @@ void RestApi::reply_health(SoupServerMessage *message) {
   json_object_set_string_member(health, "model", model_.model().c_str());
   json_object_set_string_member(health, "device", model_.device().c_str());
   json_object_set_boolean_member(health, "model_loaded", state.phase == ModelProvisioner::Phase::ready);
-  json_object_set_string_member(health, "model_state", ModelProvisioner::phase_name(state.phase));
+  // An api node never loads the model: its workers do.
+  json_object_set_string_member(health, "model_state",
+                                runs_jobs ? ModelProvisioner::phase_name(state.phase) : "not used (api node)");
   if (state.phase == ModelProvisioner::Phase::downloading)
     json_object_set_double_member(health, "model_download_percent", std::round(state.download_percent * 10.0) / 10.0);
   if (state.error_message.empty())
     json_object_set_null_member(health, "model_error");
   else
     json_object_set_string_member(health, "model_error", redact_server_paths(state.error_message).c_str());
+  json_object_set_string_member(health, "role", settings_.role.c_str());
+  json_object_set_string_member(health, "node", settings_.node.c_str());
+  JsonObject *database = json_object_new();
+  json_object_set_string_member(database, "kind", store.kind());
+  json_object_set_boolean_member(database, "connected", store.connected());
+  if (store.connected())
+    json_object_set_null_member(database, "error");
+  else
+    json_object_set_string_member(database, "error", redact_server_paths(store.last_error()).c_str());
+  json_object_set_object_member(health, "database", database);
+  // This node's running jobs; the waiting ones of every node.
   json_object_set_int_member(health, "jobs_processing", scheduler_.running_count());
-  json_object_set_int_member(health, "jobs_pending", scheduler_.pending_count());
+  try {
+    json_object_set_int_member(health, "jobs_pending", scheduler_.pending_count());
+  } catch (const JobStoreError &) {
+    json_object_set_null_member(health, "jobs_pending");
+  }
   json_object_set_int_member(health, "max_jobs", scheduler_.settings().max_jobs);
   reply_json(message, SOUP_STATUS_OK, json_object_node(health));
 }

@@ -40,6 +40,8 @@ struct RestApiSettings {
   std::string worker_program;  ///< the demucs-vocalsd executable, for probes
   WorkerLimits probe_limits;
   std::string version;
+  std::string role = "all";   ///< all, api or worker (which takes no uploads)
+  std::string node;           ///< this daemon's name, for /health
 };
 
 class RestApi {

@@ -9,6 +9,7 @@ packages=(
   libopenblas0-pthread    # LibTorch's matrix products ~17x faster than Debian's reference BLAS
   libglib2.0-dev libsoup-3.0-dev glib-networking
   libjson-glib-dev libsqlite3-dev   # the daemon
+  libpq-dev               # the daemon's PostgreSQL job store (several nodes)
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-tools
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
   gstreamer1.0-libav      # AAC / M4A
@@ -18,6 +19,7 @@ tests=false
 if [[ "${1:-}" == "--tests" ]]; then
   tests=true
   packages+=(libgtest-dev valgrind)
+  packages+=(postgresql-15)  # a throwaway PostgreSQL for the several-node tests (tests/daemon)
   packages+=(openssl)     # a self-signed certificate for the daemon's HTTPS test
   packages+=(systemd)     # systemd-analyze verify on the unit file (tests/install)
   packages+=(chromium)    # the browser tests of web/ (tests/web), headless
