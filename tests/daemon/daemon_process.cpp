@@ -1,5 +1,6 @@
 #include "daemon_process.h"
 
+#include "postgres_server.h"
 #include "support/test_data.h"
 
 #include <glib.h>
@@ -7,12 +8,15 @@
 
 #include <sys/resource.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cstdint>
 #include <cstdlib>
 #include <csignal>
 #include <fstream>
+#include <map>
+#include <mutex>
 #include <regex>
 #include <sstream>
 
@@ -38,6 +42,25 @@ ProgramExit run_daemon_to_exit(const std::vector<std::string> &arguments) {
   result.error_output = error_output ? error_output : "";
   g_free(error_output);
   return result;
+}
+
+bool testing_with_postgresql() { return g_strcmp0(g_getenv("DEMUCS_TEST_DATABASE"), "postgresql") == 0; }
+
+std::string database_for(const std::string &data_dir) {
+  static std::mutex mutex;
+  static std::map<std::string, std::string> databases;
+  std::lock_guard<std::mutex> lock(mutex);
+  auto known = databases.find(data_dir);
+  if (known != databases.end()) return known->second;
+  PostgresServer &server = PostgresServer::shared();
+  if (!server.ok()) {
+    ADD_FAILURE() << server.problem();
+    return "";
+  }
+  const std::string url =
+      server.create_database("daemon_" + std::to_string(getpid()) + "_" + std::to_string(databases.size() + 1));
+  databases[data_dir] = url;
+  return url;
 }
 
 bool wait_until(const std::function<bool()> &condition, double timeout_seconds) {
@@ -69,7 +92,15 @@ DaemonProcess::DaemonProcess(std::string data_dir, std::vector<std::string> extr
                                         "0",                    "--data-dir", data_dir_,   "--device",
                                         "cpu",                  "--shutdown-grace", "0"};
   bool has_model = false;
-  for (const std::string &option : extra) has_model = has_model || option == "--model";
+  bool has_database = false;
+  for (const std::string &option : extra) {
+    has_model = has_model || option == "--model";
+    has_database = has_database || option == "--database";
+  }
+  if (!has_database && testing_with_postgresql()) {
+    arguments.push_back("--database");
+    arguments.push_back(database_for(data_dir_));
+  }
   if (!has_model) {
     arguments.push_back("--model");
     arguments.push_back(test_data("htdemucs-tiny-4s.th"));
@@ -143,6 +174,12 @@ std::string DaemonProcess::log() const {
   std::stringstream text;
   text << in.rdbuf();
   return text.str();
+}
+
+void DaemonProcess::kill() {
+  if (process_ == nullptr) return;
+  if (g_subprocess_get_identifier(process_) != nullptr) g_subprocess_force_exit(process_);
+  g_subprocess_wait(process_, nullptr, nullptr);
 }
 
 int DaemonProcess::stop(int timeout_seconds) {

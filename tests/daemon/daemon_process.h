@@ -41,6 +41,8 @@ class DaemonProcess {
   /// Everything the program wrote so far.
   std::string log() const;
 
+  /// SIGKILL (a node that dies), and waits for the exit.
+  void kill();
   /// SIGTERM, and waits for the exit; returns the exit status (-1 when killed
   /// by a signal or not stopping within `timeout_seconds`).
   int stop(int timeout_seconds = 30);
@@ -53,6 +55,15 @@ class DaemonProcess {
   std::string url_;
   GSubprocess *process_ = nullptr;
 };
+
+/// Whether this run of the daemon tests uses PostgreSQL
+/// (DEMUCS_TEST_DATABASE=postgresql, as the *_postgresql tests set it): then
+/// every daemon started without --database gets one, a database of the
+/// test's PostgreSQL server (postgres_server.h) per data folder.
+bool testing_with_postgresql();
+
+/// The PostgreSQL URL of the database kept for `data_dir` (made on first use).
+std::string database_for(const std::string &data_dir);
 
 /// How a run of the program that ends by itself went: for the settings it
 /// refuses at start (exit status -1 when it did not exit normally).
