@@ -99,6 +99,12 @@ JobScheduler::~JobScheduler() {
   }
   running_.clear();
   for (auto &entry : unsaved_) save_final_state(entry.second.job);
+  if (store_.shared()) {
+    try {
+      store_.announce_node(settings_.node, false, 0);
+    } catch (const JobStoreError &) {
+    }
+  }
 }
 
 // The store may fail (a full disk, a lost database): the job goes on in
@@ -179,6 +185,7 @@ void JobScheduler::set_model_state(bool ready, const std::string &unavailable_re
   model_ready_ = ready;
   model_unavailable_ = unavailable_reason;
   reported_no_model_ = false;
+  announce();
   schedule_start();
 }
 
@@ -324,6 +331,7 @@ gboolean JobScheduler::on_heartbeat(gpointer data) {
 // look for work (a missed notification costs a heartbeat, no more).
 void JobScheduler::heartbeat() {
   const gint64 now = g_get_monotonic_time();
+  announce();
   std::vector<std::string> held;
   for (const auto &entry : running_) held.push_back(entry.first);
   for (const auto &entry : unsaved_) held.push_back(entry.first);
@@ -369,6 +377,17 @@ void JobScheduler::heartbeat() {
   if (settings_.runs_jobs) schedule_start();
 }
 
+// This node is alive, and whether it could run a job now.
+void JobScheduler::announce() {
+  if (!store_.shared()) return;
+  try {
+    const bool able = settings_.runs_jobs && model_ready_ && model_unavailable_.empty() && !stopping_;
+    store_.announce_node(settings_.node, able, settings_.lease_seconds);
+  } catch (const JobStoreError &) {
+    // The heartbeat's other calls say it.
+  }
+}
+
 void JobScheduler::delete_files(const std::string &id) { remove_tree(job_folder(id)); }
 
 void JobScheduler::schedule_start() {
@@ -383,13 +402,14 @@ gboolean JobScheduler::on_start_waiting(gpointer data) {
   return G_SOURCE_REMOVE;
 }
 
-// The model cannot be had. Alone on its store, this node ends the waiting
-// jobs with the reason (nobody else could run them); sharing the store, it
-// leaves them to nodes that have the model.
+// The model cannot be had. When no other node can run jobs either (alone on
+// its store, or no live node has its model), this node ends the waiting
+// jobs with the reason; otherwise it leaves them to nodes that can.
 void JobScheduler::fail_waiting_jobs() {
-  if (store_.shared()) {
+  if (store_.shared() && store_.other_able_nodes(settings_.node) > 0) {
     if (!reported_no_model_)
-      daemon_log("this node takes no jobs: the model is unavailable (%s)", model_unavailable_.c_str());
+      daemon_log("this node takes no jobs: the model is unavailable (%s); other nodes run them",
+                 model_unavailable_.c_str());
     reported_no_model_ = true;
     return;
   }

@@ -114,6 +114,7 @@ class JobScheduler {
   void start_waiting_jobs();
   void fail_waiting_jobs();
   void heartbeat();
+  void announce();
   void stop_lost(const std::string &id, const std::string &why);
   void on_store_change(const JobChange &change);
   bool save_final_state(const Job &job);

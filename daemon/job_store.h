@@ -97,6 +97,18 @@ class JobStore {
   /// that nodes cleaning up at once never both take one job.
   virtual std::vector<Job> remove_finished_before(std::int64_t unix_microseconds) = 0;
 
+  /// Says that `node` is alive for `lease_seconds` more, and whether it can
+  /// run jobs now (a worker with its model); `able` false and 0 s when it
+  /// stops. A shared store keeps the nodes' list; SQLite has no use for it.
+  virtual void announce_node(const std::string &node, bool able, int lease_seconds) {
+    (void)node, (void)able, (void)lease_seconds;
+  }
+  /// How many live nodes other than `node` can run jobs now.
+  virtual int other_able_nodes(const std::string &node) const {
+    (void)node;
+    return 0;
+  }
+
   /// Changes made by other nodes (not called for this store's own writes).
   virtual void on_change(ChangeListener listener) { (void)listener; }
   virtual void on_connection(ConnectionListener listener) { (void)listener; }

@@ -72,14 +72,22 @@ void ModelProvisioner::set_state(State state) {
     ModelProvisioner *self;
     State state;
   };
-  g_main_context_invoke_full(
-      context_, G_PRIORITY_DEFAULT,
+  // Always as a source of the main loop, never called here: this is the
+  // provisioner's thread, and g_main_context_invoke would run the callback
+  // on it whenever the main loop is between two iterations (the job store's
+  // connection is the main loop's alone).
+  GSource *source = g_idle_source_new();
+  g_source_set_priority(source, G_PRIORITY_DEFAULT);
+  g_source_set_callback(
+      source,
       [](gpointer data) -> gboolean {
         auto *change = static_cast<Change *>(data);
         if (*change->alive && change->self->on_change_) change->self->on_change_(change->state);
         return G_SOURCE_REMOVE;
       },
       new Change{alive_, this, std::move(state)}, [](gpointer data) { delete static_cast<Change *>(data); });
+  g_source_attach(source, context_);
+  g_source_unref(source);
 }
 
 void ModelProvisioner::provision() {

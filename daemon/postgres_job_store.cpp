@@ -70,6 +70,15 @@ CREATE TRIGGER demucs_jobs_changed AFTER UPDATE ON demucs_jobs
   FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status OR OLD.progress IS DISTINCT FROM NEW.progress)
   EXECUTE FUNCTION demucs_job_changed();
 )SQL"},
+    {2, R"SQL(
+-- The nodes, each renewing its row at its heartbeat: which of them could
+-- run a job now (a node without its model fails jobs only when none can).
+CREATE TABLE demucs_nodes (
+  name        text PRIMARY KEY,
+  able        boolean NOT NULL,
+  seen_until  bigint NOT NULL
+);
+)SQL"},
 };
 
 constexpr const char *kColumns =
@@ -149,9 +158,10 @@ PostgresJobStore::PostgresJobStore(const std::string &url, const std::string &no
   PQconninfoFree(parsed);
   // Ours come before the URL, which may override them, except the name the
   // node has in the database (the NOTIFY payloads carry it).
-  values_ = {"5", "10", "3", "3", url, node, "demucs-vocalsd"};
-  keywords_ = {"connect_timeout", "keepalives_idle", "keepalives_interval", "keepalives_count", "dbname",
-               "application_name", "fallback_application_name", nullptr};
+  // (NOTICEs, such as "already exists, skipping", stay out of the log.)
+  values_ = {"5", "10", "3", "3", "-c client_min_messages=warning", url, node, "demucs-vocalsd"};
+  keywords_ = {"connect_timeout", "keepalives_idle", "keepalives_interval", "keepalives_count", "options",
+               "dbname", "application_name", "fallback_application_name", nullptr};
   std::vector<const char *> values;
   for (const std::string &value : values_) values.push_back(value.c_str());
   values.push_back(nullptr);
@@ -435,6 +445,19 @@ std::vector<Job> PostgresJobStore::remove_finished_before(std::int64_t unix_micr
                        kColumns)
                           .c_str(),
                       {text(unix_microseconds)});
+}
+
+void PostgresJobStore::announce_node(const std::string &node, bool able, int lease_seconds) {
+  const std::string sql = std::string("INSERT INTO demucs_nodes (name, able, seen_until) VALUES ($1, $2, ") + kNow +
+                          " + $3::bigint * 1000000) ON CONFLICT (name) DO UPDATE SET able = EXCLUDED.able, "
+                          "seen_until = EXCLUDED.seen_until";
+  run(sql.c_str(), {node, able ? "true" : "false", text(std::int64_t{lease_seconds})});
+}
+
+int PostgresJobStore::other_able_nodes(const std::string &node) const {
+  const std::string sql =
+      std::string("SELECT count(*) FROM demucs_nodes WHERE able AND name <> $1 AND seen_until > ") + kNow;
+  return static_cast<int>(run(sql.c_str(), {node}).number(0, 0));
 }
 
 // Notifications come with query results and, between queries, on the

@@ -55,6 +55,9 @@ class PostgresJobStore final : public JobStore {
   std::optional<Job> remove(const std::string &id) override;
   std::vector<Job> remove_finished_before(std::int64_t unix_microseconds) override;
 
+  void announce_node(const std::string &node, bool able, int lease_seconds) override;
+  int other_able_nodes(const std::string &node) const override;
+
   void on_change(ChangeListener listener) override { change_listeners_.push_back(std::move(listener)); }
   void on_connection(ConnectionListener listener) override { connection_listeners_.push_back(std::move(listener)); }
 

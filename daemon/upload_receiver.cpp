@@ -6,12 +6,25 @@
 
 #include <glib/gstdio.h>
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 
 namespace demucs {
+
+namespace {
+
+// The folder's entries on disk (after a rename); best effort.
+void sync_folder(const std::string &folder) {
+  const int fd = open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return;
+  fsync(fd);
+  close(fd);
+}
+
+}  // namespace
 
 UploadReceiver::UploadReceiver(SoupServerMessage *message, std::string boundary, std::string job_id,
                                std::string folder, std::int64_t max_bytes, std::vector<std::shared_ptr<void>> holds)
@@ -111,7 +124,9 @@ void UploadReceiver::on_part_begin(const MultipartPart &part) {
       reject_storage_failure(errno);
       return;
     }
-    stored_path_ = folder_ + "/input." + extension_;
+    // Received under a temporary name, renamed when whole: no node sharing
+    // the folder ever sees half an upload under its real name.
+    stored_path_ = folder_ + "/input." + extension_ + ".partial";
     file_ = g_fopen(stored_path_.c_str(), "wbx");  // never through a name that exists (or a link)
     if (file_ == nullptr) {
       reject_storage_failure(errno);
@@ -156,7 +171,17 @@ void UploadReceiver::on_part_end() {
     const int error_number = errno;
     const bool closed = std::fclose(file_) == 0;
     file_ = nullptr;
-    if (!written || !closed) reject_storage_failure(written ? errno : error_number);
+    if (!written || !closed) {
+      reject_storage_failure(written ? errno : error_number);
+    } else {
+      const std::string whole = folder_ + "/input." + extension_;
+      if (g_rename(stored_path_.c_str(), whole.c_str()) != 0) {
+        reject_storage_failure(errno);
+      } else {
+        stored_path_ = whole;
+        sync_folder(folder_);
+      }
+    }
   }
   current_field_.clear();
   in_ignored_part_ = false;

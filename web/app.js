@@ -537,7 +537,9 @@
       tokenRequired = health.auth_required === true;
       // A model given as a path is shown by its file name.
       const model = health.model ? ` · model ${String(health.model).split('/').pop()}` : '';
-      if (health.status === 'ok' && (health.model_loaded || !health.model_state || health.model_state === 'ready')) {
+      // An api node of several (health.role "api") runs no model: its workers do.
+      const modelReady = health.model_loaded || !health.model_state || health.model_state === 'ready' || health.role === 'api';
+      if (health.status === 'ok' && modelReady) {
         text = `Server ready${model}`;
         state = 'ok';
       } else if (health.status === 'ok') {
@@ -546,7 +548,8 @@
         state = 'busy';
         again = 2000;
       } else {
-        text = `Server problem: ${health.model_error || health.status || `answer ${response.status}`}`;
+        const database = health.database && health.database.connected === false ? 'the job database is unreachable; retrying' : '';
+        text = `Server problem: ${database || health.model_error || health.status || `answer ${response.status}`}`;
         state = 'down';
         again = 10000;
       }

@@ -21,6 +21,16 @@
 //            element in READY): first progress and done. With the tiny model,
 //            and with --full-model FILE.th (a full-size htdemucs checkpoint;
 //            pipeline-benchmark --keep-temp writes one with random weights).
+//   nodes    Several nodes on one PostgreSQL (a throwaway server, as the
+//            tests start it) and one data folder: an api node takes
+//            --node-jobs (24) uploads of the mix at once, and 1, 2, then 3
+//            worker nodes (--max-jobs 1 each) run them: jobs per minute, and
+//            per CPU-minute of the daemons and their workers (getrusage of
+//            the reaped children; PostgreSQL's own CPU not counted). Then
+//            the claim latency (an upload's 200 to "processing" on the api
+//            node, idle workers, median of 10) and the time from SIGKILL of
+//            the worker node running a long job to the job running on the
+//            other one (--job-lease, default 30 s).
 //   memory   A fresh daemon (--max-upload-mb 200) separates the mix once,
 //            then takes a ~100 MB WAV: VmHWM (reset to the RSS of the moment
 //            just before) right after the 200 response, and the highest VmRSS
@@ -31,6 +41,7 @@
 // temporary folder that is removed at the end.
 #include "daemon_process.h"
 #include "http_client.h"
+#include "postgres_server.h"
 #include "raw_connection.h"
 
 #include "demucs_plugin_location.h"
@@ -40,6 +51,7 @@
 
 #include <glib.h>
 #include <glib/gstdio.h>
+#include <sys/resource.h>
 #include <json-glib/json-glib.h>
 
 #include <algorithm>
@@ -79,7 +91,9 @@ struct Options {
   int slow_connections = 200;
   int worker_runs = 3;
   std::string full_model;
-  std::string only;  // "", "uploads", "jobs", "requests", "slow" or "memory"
+  int node_jobs = 24;
+  int job_lease = 30;
+  std::string only;  // "", "uploads", "jobs", "requests", "slow", "worker", "nodes" or "memory"
 };
 
 [[noreturn]] void usage(const std::string &why) {
@@ -87,7 +101,8 @@ struct Options {
                "daemon-benchmark: %s\n"
                "usage: daemon-benchmark [--uploads N] [--jobs N] [--max-jobs N[,N...]] [--upload-mb N]\n"
                "                        [--threads N] [--requests N] [--slow N] [--worker-runs N]\n"
-               "                        [--full-model FILE.th] [--only=uploads|jobs|requests|slow|worker|memory]\n",
+               "                        [--full-model FILE.th] [--node-jobs N] [--job-lease SECONDS]\n"
+               "                        [--only=uploads|jobs|requests|slow|worker|nodes|memory]\n",
                why.c_str());
   std::exit(2);
 }
@@ -136,10 +151,14 @@ Options parse_options(int argc, char **argv) {
       options.worker_runs = positive(argument, value);
     } else if (argument == "--full-model") {
       options.full_model = value;
+    } else if (argument == "--node-jobs") {
+      options.node_jobs = positive(argument, value);
+    } else if (argument == "--job-lease") {
+      options.job_lease = positive(argument, value);
     } else if (argument == "--only") {
       if (value != "uploads" && value != "jobs" && value != "requests" && value != "slow" && value != "worker" &&
-          value != "memory")
-        usage("--only is uploads, jobs, requests, slow, worker or memory");
+          value != "nodes" && value != "memory")
+        usage("--only is uploads, jobs, requests, slow, worker, nodes or memory");
       options.only = value;
     } else if (argument == "--help" || argument == "-h") {
       usage("the REST daemon's uploads/s, job throughput and memory during a large upload, as JSON");
@@ -632,6 +651,151 @@ JsonNode *jobs_case(const TempDir &temp, const Options &options, const std::stri
   return root;
 }
 
+// CPU seconds (user + system) of the children reaped so far, with theirs.
+double children_cpu_seconds() {
+  rusage usage{};
+  getrusage(RUSAGE_CHILDREN, &usage);
+  return usage.ru_utime.tv_sec + usage.ru_stime.tv_sec + (usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+}
+
+// A node on `database` and the shared folder `data_dir`; worker nodes are
+// waited for until their model is loaded.
+std::unique_ptr<DaemonProcess> start_node(const std::string &data_dir, const std::string &database,
+                                          const std::string &role, const std::string &name,
+                                          const Options &options) {
+  auto node = std::make_unique<DaemonProcess>(
+      data_dir, std::vector<std::string>{"--database", database, "--role", role, "--node-name", name, "--max-queue",
+                                         "1000000", "--job-lease", std::to_string(options.job_lease)});
+  if (node->url().empty()) throw std::runtime_error("demucs-vocalsd did not start:\n" + node->log());
+  if (role != "api" &&
+      !wait_until([&] { return http_get(node->url("health")).body.find("\"model_loaded\":true") != std::string::npos; },
+                  120))
+    throw std::runtime_error("a worker node's model did not load:\n" + node->log());
+  return node;
+}
+
+bool job_finished(const DaemonProcess &node, const std::string &id) {
+  const std::string state = http_get(node.url("status/" + id)).json_string("status");
+  return state == "completed" || state == "error";
+}
+
+JsonNode *nodes_case(const TempDir &temp, const Options &options, const std::string &mix_path, double mix_seconds) {
+  PostgresServer server;
+  if (!server.ok()) throw std::runtime_error(server.problem());
+  MultipartBody body;
+  body.file("file", "mix.wav", read_file_bytes(mix_path));
+  const std::string content_type = body.content_type();
+  const std::string bytes = body.bytes();
+
+  JsonBuilder *builder = json_builder_new();
+  json_builder_begin_object(builder);
+  json_builder_set_member_name(builder, "throughput");
+  json_builder_begin_array(builder);
+  for (int workers = 1; workers <= 3; ++workers) {
+    const std::string name = "nodes-" + std::to_string(workers);
+    const std::string database = server.create_database(name);
+    const double cpu_before = children_cpu_seconds();
+    {
+      auto api = start_node(temp.file(name), database, "api", "api", options);
+      std::vector<std::unique_ptr<DaemonProcess>> nodes;
+      for (int i = 0; i < workers; ++i)
+        nodes.push_back(start_node(temp.file(name), database, "worker", "worker-" + std::to_string(i + 1), options));
+      const double start = now_seconds();
+      std::vector<std::string> ids;
+      for (int i = 0; i < options.node_jobs; ++i)
+        ids.push_back(job_id_of(http_post(api->url("upload"), content_type, bytes)));
+      std::set<std::string> left(ids.begin(), ids.end());
+      const bool done = wait_until([&] {
+        for (auto it = left.begin(); it != left.end();) it = job_finished(*api, *it) ? left.erase(it) : std::next(it);
+        return left.empty();
+      }, 3600);
+      const double seconds = now_seconds() - start;
+      if (!done) throw std::runtime_error("the jobs did not finish within an hour");
+      const std::string failed = server.query(name, "SELECT count(*) FROM demucs_jobs WHERE status = 'error'");
+      for (auto &node : nodes) node->stop();
+      api->stop();
+      const double cpu_seconds = children_cpu_seconds() - cpu_before;
+      json_builder_begin_object(builder);
+      json_builder_set_member_name(builder, "worker_nodes");
+      json_builder_add_int_value(builder, workers);
+      json_builder_set_member_name(builder, "jobs");
+      json_builder_add_int_value(builder, options.node_jobs);
+      json_builder_set_member_name(builder, "failed");
+      json_builder_add_int_value(builder, std::atoi(failed.c_str()));
+      json_builder_set_member_name(builder, "audio_seconds_per_job");
+      json_builder_add_double_value(builder, round3(mix_seconds));
+      json_builder_set_member_name(builder, "seconds");
+      json_builder_add_double_value(builder, round3(seconds));
+      json_builder_set_member_name(builder, "jobs_per_minute");
+      json_builder_add_double_value(builder, round3(options.node_jobs * 60.0 / seconds));
+      json_builder_set_member_name(builder, "cpu_seconds");  // daemons and workers, start-up included
+      json_builder_add_double_value(builder, round3(cpu_seconds));
+      json_builder_set_member_name(builder, "jobs_per_cpu_minute");
+      json_builder_add_double_value(builder, round3(options.node_jobs * 60.0 / cpu_seconds));
+      json_builder_end_object(builder);
+    }
+  }
+  json_builder_end_array(builder);
+
+  // Claim latency, and a worker node's death.
+  const std::string database = server.create_database("nodes-latency");
+  auto api = start_node(temp.file("nodes-latency"), database, "api", "api", options);
+  auto first = start_node(temp.file("nodes-latency"), database, "worker", "first", options);
+  std::vector<double> latencies;
+  for (int i = 0; i < 10; ++i) {
+    const std::string id = job_id_of(http_post(api->url("upload"), content_type, bytes));
+    const double uploaded = now_seconds();
+    double claimed = 0;
+    while (now_seconds() - uploaded < 30) {
+      const std::string state = http_get(api->url("status/" + id)).json_string("status");
+      if (state != "pending") {
+        claimed = now_seconds();
+        break;
+      }
+      g_usleep(2000);
+    }
+    if (claimed == 0) throw std::runtime_error("a job was not claimed within 30 s");
+    latencies.push_back(claimed - uploaded);
+    wait_until([&] { return job_finished(*api, id); }, 600);
+  }
+  json_builder_set_member_name(builder, "claim_latency_ms");
+  json_builder_begin_object(builder);
+  json_builder_set_member_name(builder, "median");
+  json_builder_add_double_value(builder, round3(median(latencies) * 1000));
+  json_builder_set_member_name(builder, "max");
+  json_builder_add_double_value(builder, round3(*std::max_element(latencies.begin(), latencies.end()) * 1000));
+  json_builder_end_object(builder);
+
+  // A long job (the mix 30 times) on `first`; `second` waits idle.
+  const std::string long_path = temp.file("long.wav");
+  {
+    const PcmWav mix = read_pcm_wav(mix_path);
+    write_file_bytes(long_path, long_wav(mix, static_cast<int>(mix.data.size() * 30 / (1000 * 1000)) + 1));
+  }
+  MultipartBody long_body;
+  long_body.file("file", "long.wav", read_file_bytes(long_path));
+  const std::string long_id = job_id_of(http_post(api->url("upload"), long_body.content_type(), long_body.bytes()));
+  if (!wait_until([&] { return http_get(api->url("status/" + long_id)).json_number("progress") >= 1; }, 120))
+    throw std::runtime_error("the long job did not start");
+  auto second = start_node(temp.file("nodes-latency"), database, "worker", "second", options);
+  const double killed = now_seconds();
+  first->kill();
+  const std::string taken = "job " + long_id + ": processing on node second";
+  if (!wait_until([&] { return second->log().find(taken) != std::string::npos; }, options.job_lease * 3 + 30))
+    throw std::runtime_error("the dead node's job did not run elsewhere:\n" + second->log());
+  const double takeover = now_seconds() - killed;
+  json_builder_set_member_name(builder, "job_lease_seconds");
+  json_builder_add_int_value(builder, options.job_lease);
+  json_builder_set_member_name(builder, "death_to_rerun_seconds");
+  json_builder_add_double_value(builder, round3(takeover));
+  second->stop();
+  api->stop();
+  json_builder_end_object(builder);
+  JsonNode *root = json_builder_get_root(builder);
+  g_object_unref(builder);
+  return root;
+}
+
 JsonNode *memory_case(const TempDir &temp, const Options &options, const std::string &mix_path,
                       const PcmWav &mix) {
   // The body is built here, in the benchmark, before the daemon starts.
@@ -863,6 +1027,10 @@ int main(int argc, char **argv) {
     if (options.only.empty() || options.only == "worker") {
       json_builder_set_member_name(builder, "worker");
       json_builder_add_value(builder, worker_case(temp, options, mix_path));
+    }
+    if (options.only.empty() || options.only == "nodes") {
+      json_builder_set_member_name(builder, "nodes");
+      json_builder_add_value(builder, nodes_case(temp, options, mix_path, mix_seconds));
     }
     if (options.only.empty() || options.only == "memory") {
       json_builder_set_member_name(builder, "memory");

@@ -320,11 +320,11 @@ TEST_F(PostgresJobStoreTest, NodesStartingTogetherMakeTheSchemaOnce) {
     });
   for (std::thread &node : nodes) node.join();
   EXPECT_EQ(failures, 0);
-  EXPECT_EQ(server().query(name_, "SELECT count(*) FROM demucs_schema"), "1");
+  EXPECT_EQ(server().query(name_, "SELECT count(*) FROM demucs_schema WHERE version = 1"), "1");
   EXPECT_EQ(server().query(name_, "SELECT count(*) FROM demucs_jobs"), "6");
   // A node starting later finds it made and changes nothing.
   PostgresJobStore later(url_, "later");
-  EXPECT_EQ(server().query(name_, "SELECT count(*) FROM demucs_schema"), "1");
+  EXPECT_EQ(server().query(name_, "SELECT count(*) FROM demucs_schema WHERE version = 1"), "1");
 }
 
 TEST_F(PostgresJobStoreTest, ClaimsFromManyNodesAtOnceTakeEachJobOnce) {
@@ -400,6 +400,20 @@ TEST_F(PostgresJobStoreTest, ALostServerMakesCallsFailFastAndTheStoreReconnects)
   EXPECT_EQ(store.pending_count(), 1);
   iterate_until([&] { return connection_changes.size() == 2; }, 2);
   EXPECT_EQ(connection_changes, (std::vector<bool>{false, true}));
+}
+
+TEST_F(PostgresJobStoreTest, NodesSayWhetherTheyCanRunJobsUntilTheirTimeRunsOut) {
+  PostgresJobStore a(url_, "a");
+  PostgresJobStore b(url_, "b");
+  EXPECT_EQ(a.other_able_nodes("a"), 0);
+  b.announce_node("b", true, 30);
+  a.announce_node("a", true, 30);
+  EXPECT_EQ(a.other_able_nodes("a"), 1);  // itself not counted
+  b.announce_node("b", false, 30);         // its model is unavailable
+  EXPECT_EQ(a.other_able_nodes("a"), 0);
+  b.announce_node("b", true, 1);
+  g_usleep(1200 * 1000);                  // and then it stops renewing
+  EXPECT_EQ(a.other_able_nodes("a"), 0);
 }
 
 TEST_F(PostgresJobStoreTest, AWrongDatabaseIsAClearErrorAtStart) {
