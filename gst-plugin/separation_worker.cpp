@@ -84,11 +84,11 @@ SeparationWorker::PushResult SeparationWorker::push_restart(std::unique_ptr<Mark
   return enqueue(std::move(item));
 }
 
-void SeparationWorker::emit_audio(std::vector<Output>& outputs, const std::vector<std::vector<float>>& stems) {
-  std::int64_t frames = 0;
-  for (const auto& stem : stems) {
-    frames = std::max(frames, static_cast<std::int64_t>(stem.size()) / StemStream::kChannels);
-  }
+void SeparationWorker::emit_audio(std::vector<Output>& outputs) {
+  // The frames count even when no stem is wanted (nothing is copied then).
+  const std::int64_t pulled_before = stream_->frames_pulled();
+  const std::vector<std::vector<float>> stems = stream_->pull_stems();
+  const std::int64_t frames = stream_->frames_pulled() - pulled_before;
   std::int64_t done = 0;
   release_markers(outputs, false);
   while (done < frames) {
@@ -144,7 +144,7 @@ bool SeparationWorker::process_next(std::vector<Output>& outputs) {
       } else {
         stream_->push(item.samples.data(), item.frames, item.channels);
       }
-      emit_audio(outputs, stream_->pull_stems());
+      emit_audio(outputs);
       break;
     }
     case Output::Kind::marker:
@@ -181,7 +181,7 @@ bool SeparationWorker::process_next(std::vector<Output>& outputs) {
 
 void SeparationWorker::drain(std::vector<Output>& outputs) {
   stream_->finish();
-  emit_audio(outputs, stream_->pull_stems());
+  emit_audio(outputs);
   release_markers(outputs, true);
 }
 

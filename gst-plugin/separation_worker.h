@@ -125,7 +125,8 @@ class SeparationWorker {
 
   PushResult enqueue(Item item);
   void release_markers(std::vector<Output>& outputs, bool all);
-  void emit_audio(std::vector<Output>& outputs, const std::vector<std::vector<float>>& stems);
+  // Pulls the stream and appends its audio, split at the held markers.
+  void emit_audio(std::vector<Output>& outputs);
   void drain(std::vector<Output>& outputs);
 
   const std::unique_ptr<StemStream> stream_;
