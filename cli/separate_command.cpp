@@ -179,7 +179,8 @@ int run_separate(int argc, char **argv) {
     return 1;
   }
   for (const auto &[stem, path] : result.files)
-    std::printf("%s: %s of %s written\n", path.c_str(), stem.c_str(), settings.input_path.c_str());
+    std::printf("%s: %s of %s written\n", path.c_str(), (stem.empty() ? stem_name : stem).c_str(),
+                settings.input_path.c_str());
   return 0;
 }
 
