@@ -9,10 +9,12 @@
 
 #include <unistd.h>
 
+#include <cerrno>
 #include <climits>
 #include <cmath>
 #include <cstdio>
 #include <string>
+#include <vector>
 
 namespace demucs {
 
@@ -31,12 +33,16 @@ constexpr const char *kDescription =
     "Models: a known name (htdemucs, htdemucs_ft, ...; fetch it first with\n"
     "'demucs-vocals fetch NAME') or the path of a Demucs .th checkpoint.\n"
     "Stems: vocals (default), instrumental (everything but the vocals), or any\n"
-    "source of the model (drums, bass, other, ...).\n"
+    "source of the model (drums, bass, other, ...). Several stems, or 'all'\n"
+    "(every source of the model and the instrumental), come from one pass and\n"
+    "go to -o FOLDER as FOLDER/<input name>_<stem>.<format> (wav unless --format).\n"
     "\n"
     "Examples:\n"
     "  demucs-vocals separate song.mp3 -o vocals.wav\n"
     "  demucs-vocals song.mp3 -o karaoke.flac --stem instrumental\n"
-    "  demucs-vocals song.mp3 -o vocals.wav --device cuda --precision fp16 --batch-size 8";
+    "  demucs-vocals song.mp3 -o vocals.wav --device cuda --precision fp16 --batch-size 8\n"
+    "  demucs-vocals separate song.mp3 --stem all -o stems/\n"
+    "  demucs-vocals separate song.mp3 --stems vocals,instrumental -o stems/ --format flac";
 
 std::string base_name(const std::string &path) {
   gchar *name = g_path_get_basename(path.c_str());
@@ -49,6 +55,7 @@ int run_separate(int argc, char **argv) {
   gchar *output = nullptr;
   gchar *format_name = nullptr;
   gchar *stem = nullptr;
+  gchar *stems = nullptr;
   gchar *model = nullptr;
   gchar *device = nullptr;
   gchar *precision = nullptr;
@@ -60,9 +67,12 @@ int run_separate(int argc, char **argv) {
   gint64 seed = -1;
   gboolean quiet = FALSE;
   const GOptionEntry entries[] = {
-      {"output", 'o', 0, G_OPTION_ARG_FILENAME, &output, "Write the stem to FILE (required)", "FILE"},
-      {"stem", 's', 0, G_OPTION_ARG_STRING, &stem, "vocals (default), instrumental or a source of the model",
-       "STEM"},
+      {"output", 'o', 0, G_OPTION_ARG_FILENAME, &output,
+       "Write the stem to FILE (required); several stems go to the FOLDER", "FILE|FOLDER"},
+      {"stem", 's', 0, G_OPTION_ARG_STRING, &stem,
+       "vocals (default), instrumental, a source of the model, or all (every stem, into -o FOLDER)", "STEM"},
+      {"stems", 0, 0, G_OPTION_ARG_STRING, &stems, "Several stems from one pass, into -o FOLDER",
+       "STEM,STEM,..."}, 
       {"model", 'm', 0, G_OPTION_ARG_FILENAME, &model, "A known model (default htdemucs) or a .th file",
        "NAME|FILE"},
       {"device", 'd', 0, G_OPTION_ARG_STRING, &device, "Where the network runs (default auto)",
@@ -94,6 +104,7 @@ int run_separate(int argc, char **argv) {
   settings.output_path = take(output);
   const std::string format_text = take(format_name);
   settings.stem = take(stem);
+  const std::string stems_text = take(stems);
   settings.model = take(model);
   settings.device = take(device);
   settings.precision = take(precision);
@@ -109,9 +120,24 @@ int run_separate(int argc, char **argv) {
     std::fprintf(stderr, "%s: name the output file with -o FILE\n", argv[0]);
     return kUsageExitStatus;
   }
-  const std::optional<OutputFormat> format = format_text.empty()
-                                                 ? output_format_from_path(settings.output_path)
-                                                 : output_format_from_name(format_text);
+  // Several stems: --stems, or --stem all / a comma list.
+  const std::vector<std::string> stem_list =
+      parse_stem_list(!stems_text.empty() ? stems_text : settings.stem);
+  const bool several = !stems_text.empty() || stem_list.size() > 1 || (stem_list.size() == 1 && stem_list[0] == "all");
+  if (several) {
+    settings.stems = stem_list;
+    settings.output_folder = settings.output_path;
+    settings.output_path.clear();
+    if (g_mkdir_with_parents(settings.output_folder.c_str(), 0755) != 0) {
+      std::fprintf(stderr, "%s: cannot create the folder %s: %s\n", argv[0], settings.output_folder.c_str(),
+                   g_strerror(errno));
+      return 1;
+    }
+  }
+  const std::optional<OutputFormat> format =
+      format_text.empty() ? (several ? std::optional<OutputFormat>(OutputFormat::wav)
+                                     : output_format_from_path(settings.output_path))
+                          : output_format_from_name(format_text);
   if (!format) {
     if (format_text.empty())
       std::fprintf(stderr, "%s: cannot tell the format from the name %s; use --format (%s)\n", argv[0],
@@ -132,7 +158,11 @@ int run_separate(int argc, char **argv) {
   GCancellable *cancellable = cancel_on_interrupt();
   initialize_gstreamer_with_demucs_plugin();
 
-  const std::string stem_name = settings.stem.empty() ? "vocals" : settings.stem;
+  std::string stem_name = settings.stem.empty() ? "vocals" : settings.stem;
+  if (several) {
+    stem_name.clear();
+    for (const auto &s : settings.stems) stem_name += (stem_name.empty() ? "" : ", ") + s;
+  }
   SeparationProgressBar bar(base_name(settings.input_path) + " (" + stem_name + ")", stderr,
                             isatty(fileno(stderr)) != 0);
   SeparationPipeline::ProgressCallback progress;
@@ -148,8 +178,9 @@ int run_separate(int argc, char **argv) {
     std::fprintf(stderr, "%s: %s\n", argv[0], result.error_message.c_str());
     return 1;
   }
-  std::printf("%s: %s of %s written\n", settings.output_path.c_str(), stem_name.c_str(),
-              settings.input_path.c_str());
+  for (const auto &[stem, path] : result.files)
+    std::printf("%s: %s of %s written\n", path.c_str(), (stem.empty() ? stem_name : stem).c_str(),
+                settings.input_path.c_str());
   return 0;
 }
 

@@ -1,5 +1,7 @@
 #include "request_gate.h"
 
+#include "stem_download.h"
+
 #include "json_reply.h"
 #include "reply_and_close.h"
 #include "security_headers.h"
@@ -22,12 +24,13 @@ bool is_method(SoupServerMessage *message, const char *method) {
 
 bool starts_with(const std::string &text, const char *prefix) { return text.rfind(prefix, 0) == 0; }
 
-// The job id of /download/ID and /events/ID (the routes a job key opens).
+// The job id of /download/ID, /download/ID/STEM and /events/ID (the routes a job key opens).
 std::string keyed_job_id(const std::string &path) {
   for (const char *prefix : {"/download/", "/events/"}) {
     if (!starts_with(path, prefix)) continue;
     const std::string id = path.substr(std::string(prefix).size());
-    return id.find('/') == std::string::npos ? id : "";
+    if (id.find('/') == std::string::npos) return id;
+    return std::string(prefix) == "/download/" ? stem_download_route(path).first : "";
   }
   return "";
 }

@@ -4,16 +4,20 @@
 #include "callback_guard.h"
 #include "event_stream.h"
 #include "job_id.h"
+#include "job_stems.h"
 #include "json_reply.h"
 #include "path_redaction.h"
 #include "reply_and_close.h"
 #include "security_headers.h"
+#include "separation_pipeline.h"
+#include "stem_download.h"
 #include "upload_name.h"
 #include "upload_receiver.h"
 
 #include "output_format.h"
 #include "registry/model_registry.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <memory>
@@ -213,6 +217,26 @@ bool RestApi::valid_stem(const std::string &stem, std::string &why) const {
   return !stem.empty();
 }
 
+// The upload's `stem` field as Job::stem: one stem, or several ("a,b", or
+// "all": every stem of a known model) joined with commas. "" with `why` when
+// a stem is not valid.
+std::string RestApi::requested_stem_text(const std::string &field, std::string &why) const {
+  std::vector<std::string> stems = parse_stem_list(field.empty() ? "vocals" : field);
+  if (stems.empty()) stems = {"vocals"};
+  if (stems == std::vector<std::string>{"all"}) {
+    const KnownModel *known = find_known_model(model_.model());
+    if (known == nullptr) return "all";  // a checkpoint by path: its stems are known once it runs
+    stems = known->sources;  // then the instrumental, as the element's pads come
+    if (std::find(stems.begin(), stems.end(), "vocals") != stems.end()) stems.push_back("instrumental");
+  }
+  std::string text;
+  for (const std::string &stem : stems) {
+    if (!valid_stem(stem, why)) return "";
+    text += (text.empty() ? "" : ",") + stem;
+  }
+  return text;
+}
+
 void RestApi::finish_upload(SoupServerMessage *message) {
   UploadReceiver *receiver = receiver_of(message);
   if (receiver == nullptr) {
@@ -221,10 +245,10 @@ void RestApi::finish_upload(SoupServerMessage *message) {
   }
   if (!receiver->finish()) return;
 
-  const std::string stem = receiver->field("stem").value_or("vocals");
   const std::string format = receiver->field("format").value_or("wav");
   std::string why;
-  if (!valid_stem(stem.empty() ? "vocals" : stem, why)) {
+  const std::string stem = requested_stem_text(receiver->field("stem").value_or("vocals"), why);
+  if (stem.empty()) {
     receiver->reject(SOUP_STATUS_BAD_REQUEST, why);
     return;
   }
@@ -238,7 +262,7 @@ void RestApi::finish_upload(SoupServerMessage *message) {
   Job job;
   job.id = receiver->job_id();
   job.filename = sanitize_upload_name(receiver->client_file_name());
-  job.stem = stem.empty() ? "vocals" : stem;
+  job.stem = stem;
   job.format = output_format_name(*output_format);
   job.created_at = g_get_real_time();
   job.input_path = receiver->stored_path();
@@ -309,6 +333,12 @@ void RestApi::on_request(SoupServer *, SoupServerMessage *message, const char *p
       if (!get) return reply_method_not_allowed(message, "GET");
       return self->reply_jobs(message);
     }
+    if (const auto [id, stem] = stem_download_route(path); !id.empty()) {
+      if (!get) return reply_method_not_allowed(message, "GET");
+      const std::optional<Job> job = self->scheduler_.find(id);
+      if (!job) return reply_no_job(message, id);
+      return self->reply_download(message, *job, stem);
+    }
     struct Route {
       const char *prefix;
       const char *methods;
@@ -349,6 +379,11 @@ void RestApi::reply_status(SoupServerMessage *message, const Job &job) {
   if (job.status == JobStatus::pending) position = scheduler_.queue_position(job.id);
   JsonNode *node = job_status_json(job, position);
   add_job_key(node, job.id);
+  if (job.status == JobStatus::completed) {  // the stems produced, each at /download/{id}/{stem}
+    JsonArray *stems = json_array_new();
+    for (const std::string &stem : produced_stems(job)) json_array_add_string_element(stems, stem.c_str());
+    json_object_set_array_member(json_node_get_object(node), "stems", stems);
+  }
   reply_json(message, SOUP_STATUS_OK, node);
 }
 
@@ -380,7 +415,7 @@ void RestApi::reply_jobs(SoupServerMessage *message) {
   reply_json(message, SOUP_STATUS_OK, json_object_node(root));
 }
 
-void RestApi::reply_download(SoupServerMessage *message, const Job &job) {
+void RestApi::reply_download(SoupServerMessage *message, const Job &job, const std::string &stem) {
   if (job.status == JobStatus::error) {
     reply_error(message, SOUP_STATUS_CONFLICT, "The job failed, there is nothing to download: " + job.error_message);
     return;
@@ -391,6 +426,8 @@ void RestApi::reply_download(SoupServerMessage *message, const Job &job) {
                     std::to_string(static_cast<int>(job.progress)) + "%). Download it once it is completed.");
     return;
   }
+  if (!stem.empty()) return reply_stem_file(message, job, stem);
+  if (job_has_several_stems(job)) return reply_stem_archive(message, job);
   GError *error = nullptr;
   GMappedFile *mapped = g_mapped_file_new(job.output_path.c_str(), FALSE, &error);
   if (mapped == nullptr) {

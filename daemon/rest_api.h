@@ -2,7 +2,9 @@
 //
 //   POST   /upload            multipart field `file` (+ `stem`, `format`) -> {"job_id", "status": "pending"}
 //   GET    /status/{job_id}   the job's state (queue_position while pending)
-//   GET    /download/{job_id} the result (409 until completed)
+//   GET    /download/{job_id} the result (409 until completed); a zip of the stems
+//                             for a multi-stem job (stem=all or a comma list)
+//   GET    /download/{job_id}/{stem}  one stem of the result
 //   GET    /events/{job_id}   Server-Sent Events of the job's state
 //   GET    /jobs              recent jobs, newest first
 //   DELETE /jobs/{job_id}     cancels and removes a job and its files
@@ -66,9 +68,10 @@ class RestApi {
   void reply_jobs(SoupServerMessage *message);
   void reply_events(SoupServerMessage *message, const Job &job);
   void add_job_key(JsonNode *reply, const std::string &job_id) const;
-  void reply_download(SoupServerMessage *message, const Job &job);
+  void reply_download(SoupServerMessage *message, const Job &job, const std::string &stem = "");
   void reply_delete(SoupServerMessage *message, const std::string &id);
   bool valid_stem(const std::string &stem, std::string &why) const;
+  std::string requested_stem_text(const std::string &field, std::string &why) const;
 
   SoupServer *server_;
   JobScheduler &scheduler_;

@@ -1,4 +1,5 @@
-// Plugin entry point: registers the demucsvocals element.
+// Plugin entry point: registers the demucsvocals and demucsdemux elements.
+#include "gst-plugin/gstdemucsdemux.h"
 #include "gst-plugin/gstdemucsvocals.h"
 
 #include <gst/gst.h>
@@ -7,7 +8,9 @@
 #define PACKAGE "demucs-vocals"
 #endif
 
-static gboolean plugin_init(GstPlugin* plugin) { return GST_ELEMENT_REGISTER(demucsvocals, plugin); }
+static gboolean plugin_init(GstPlugin* plugin) {
+  return GST_ELEMENT_REGISTER(demucsvocals, plugin) && GST_ELEMENT_REGISTER(demucsdemux, plugin);
+}
 
 // "MIT/X11" is how GStreamer spells the MIT license (plain "MIT" is an
 // unknown license to it, with a warning at every load). The origin is this

@@ -30,6 +30,9 @@ SeparationWorker::PushResult SeparationWorker::enqueue(Item item) {
   }
   item.position = frames_input_ + item.frames;
   frames_input_ += item.frames;
+  if (item.kind == Output::Kind::restart) {
+    frames_input_ = 0;  // positions after it count in the new stream
+  }
   queued_frames_ += item.frames;
   queue_.push_back(std::move(item));
   changed_.notify_all();
@@ -74,8 +77,18 @@ SeparationWorker::PushResult SeparationWorker::push_end(std::unique_ptr<Marker> 
   return enqueue(std::move(item));
 }
 
-void SeparationWorker::emit_audio(std::vector<Output>& outputs, const std::vector<float>& samples) {
-  const auto frames = static_cast<std::int64_t>(samples.size()) / StemStream::kChannels;
+SeparationWorker::PushResult SeparationWorker::push_restart(std::unique_ptr<Marker> next) {
+  Item item;
+  item.kind = Output::Kind::restart;
+  item.marker = std::move(next);
+  return enqueue(std::move(item));
+}
+
+void SeparationWorker::emit_audio(std::vector<Output>& outputs) {
+  // The frames count even when no stem is wanted (nothing is copied then).
+  const std::int64_t pulled_before = stream_->frames_pulled();
+  const std::vector<std::vector<float>> stems = stream_->pull_stems();
+  const std::int64_t frames = stream_->frames_pulled() - pulled_before;
   std::int64_t done = 0;
   release_markers(outputs, false);
   while (done < frames) {
@@ -87,8 +100,14 @@ void SeparationWorker::emit_audio(std::vector<Output>& outputs, const std::vecto
     Output output;
     output.kind = Output::Kind::audio;
     output.first_frame = frames_output_.load();
-    output.samples.assign(samples.begin() + done * StemStream::kChannels,
-                          samples.begin() + end * StemStream::kChannels);
+    output.frames = end - done;
+    output.stems.resize(stems.size());
+    for (size_t i = 0; i < stems.size(); ++i) {
+      if (!stems[i].empty()) {
+        output.stems[i].assign(stems[i].begin() + done * StemStream::kChannels,
+                               stems[i].begin() + end * StemStream::kChannels);
+      }
+    }
     outputs.push_back(std::move(output));
     frames_output_ += end - done;
     done = end;
@@ -125,25 +144,28 @@ bool SeparationWorker::process_next(std::vector<Output>& outputs) {
       } else {
         stream_->push(item.samples.data(), item.frames, item.channels);
       }
-      emit_audio(outputs, stream_->pull());
+      emit_audio(outputs);
       break;
     }
     case Output::Kind::marker:
       held_markers_.emplace_back(item.position, std::move(item.marker));
       release_markers(outputs, false);
       break;
-    case Output::Kind::end: {
-      stream_->finish();
-      emit_audio(outputs, stream_->pull());
-      release_markers(outputs, true);
-      Output end;
-      end.kind = Output::Kind::end;
-      outputs.push_back(std::move(end));
+    case Output::Kind::end:
+    case Output::Kind::restart: {
+      drain(outputs);
+      Output boundary;
+      boundary.kind = item.kind;
+      outputs.push_back(std::move(boundary));
       if (item.marker) {
-        Output last;
-        last.kind = Output::Kind::marker;
-        last.marker = std::move(item.marker);
-        outputs.push_back(std::move(last));
+        Output next;
+        next.kind = Output::Kind::marker;
+        next.marker = std::move(item.marker);
+        outputs.push_back(std::move(next));
+      }
+      if (item.kind == Output::Kind::restart) {
+        stream_->reset();
+        frames_output_ = 0;
       }
       break;
     }
@@ -155,6 +177,12 @@ bool SeparationWorker::process_next(std::vector<Output>& outputs) {
     changed_.notify_all();
   }
   return true;
+}
+
+void SeparationWorker::drain(std::vector<Output>& outputs) {
+  stream_->finish();
+  emit_audio(outputs);
+  release_markers(outputs, true);
 }
 
 void SeparationWorker::set_flushing(bool flushing) {

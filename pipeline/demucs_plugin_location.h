@@ -17,6 +17,8 @@ namespace demucs {
 
 /// The element's factory name.
 inline constexpr const char *kDemucsElementName = "demucsvocals";
+/// The element with a pad per stem, in the same plugin.
+inline constexpr const char *kDemucsDemuxElementName = "demucsdemux";
 
 /// gst_init() with the plugin search above. Call once, early (it may set
 /// GST_PLUGIN_PATH, so before other threads start). Safe to call again.

@@ -80,11 +80,51 @@ void remove_file(const std::string &path) {
 
 std::string partial_output_path(const std::string &output_path) { return output_path + ".partial"; }
 
+std::vector<std::string> parse_stem_list(const std::string &text) {
+  std::vector<std::string> stems;
+  gchar **parts = g_strsplit(text.c_str(), ",", -1);
+  for (gchar **part = parts; *part != nullptr; ++part) {
+    const std::string stem = g_strstrip(*part);
+    if (!stem.empty() && std::find(stems.begin(), stems.end(), stem) == stems.end()) stems.push_back(stem);
+  }
+  g_strfreev(parts);
+  if (std::find(stems.begin(), stems.end(), "all") != stems.end()) return {"all"};
+  return stems;
+}
+
+std::string stem_output_path(const std::string &folder, const std::string &name, const std::string &stem,
+                             OutputFormat format) {
+  gchar *path = g_build_filename(folder.c_str(), (name + "_" + stem + "." + output_format_name(format)).c_str(),
+                                 nullptr);
+  std::string text = path;
+  g_free(path);
+  return text;
+}
+
+std::string output_name_of_input(const std::string &input_path) {
+  gchar *base = g_path_get_basename(input_path.c_str());
+  std::string name = base;
+  g_free(base);
+  const auto dot = name.rfind('.');
+  if (dot != std::string::npos && dot > 0) name.erase(dot);
+  return name;
+}
+
 SeparationPipeline::SeparationPipeline(SeparationSettings settings, GMainContext *context)
     : settings_(std::move(settings)),
-      partial_path_(partial_output_path(settings_.output_path)),
       context_(context != nullptr ? g_main_context_ref(context) : g_main_context_ref_thread_default()) {
   if (!gst_is_initialized()) initialize_gstreamer_with_demucs_plugin();
+  if (settings_.stems.empty()) {
+    outputs_.push_back({settings_.stem, settings_.output_path, partial_output_path(settings_.output_path)});
+  } else if (settings_.output_name.empty()) {
+    settings_.output_name = output_name_of_input(settings_.input_path);
+  }
+}
+
+std::vector<std::pair<std::string, std::string>> SeparationPipeline::output_files() const {
+  std::vector<std::pair<std::string, std::string>> files;
+  for (const OutputFile &output : outputs_) files.emplace_back(output.stem, output.path);
+  return files;
 }
 
 SeparationPipeline::~SeparationPipeline() {
@@ -130,7 +170,9 @@ void SeparationPipeline::start_playing(GstElement *pipeline, gpointer gate_point
 }
 
 std::string SeparationPipeline::add_element(const char *factory_name, GstElement **element) {
-  if (std::strcmp(factory_name, kDemucsElementName) == 0 && !demucs_element_available())
+  const bool ours =
+      std::strcmp(factory_name, kDemucsElementName) == 0 || std::strcmp(factory_name, kDemucsDemuxElementName) == 0;
+  if (ours && !demucs_element_available())
     return missing_element_text(factory_name);
   *element = gst_element_factory_make(factory_name, nullptr);
   if (*element == nullptr) return missing_element_text(factory_name);
@@ -142,8 +184,10 @@ std::string SeparationPipeline::build() {
   const std::string &input = settings_.input_path;
   if (!g_file_test(input.c_str(), G_FILE_TEST_EXISTS)) return "the input file " + input + " does not exist";
   if (g_file_test(input.c_str(), G_FILE_TEST_IS_DIR)) return "the input " + input + " is a folder, not an audio file";
-  if (settings_.output_path.empty()) return "no output file given";
-  gchar *output_folder = g_path_get_dirname(settings_.output_path.c_str());
+  const bool several_stems = !settings_.stems.empty();
+  if (!several_stems && settings_.output_path.empty()) return "no output file given";
+  gchar *output_folder = several_stems ? g_strdup(settings_.output_folder.c_str())
+                                       : g_path_get_dirname(settings_.output_path.c_str());
   const bool folder_exists = g_file_test(output_folder, G_FILE_TEST_IS_DIR);
   const std::string folder_text = output_folder;
   g_free(output_folder);
@@ -161,25 +205,31 @@ std::string SeparationPipeline::build() {
            {"audioconvert", &decoded_converter_},
            {"audioresample", &input_resampler},
            {"capsfilter", &model_rate_filter_},
-           {kDemucsElementName, &separator_},
-           {"audioconvert", &output_converter},
-           {encoder_factory_name(settings_.format), &encoder},
-           {"filesink", &sink}}) {
+           {several_stems ? kDemucsDemuxElementName : kDemucsElementName, &separator_}}) {
     const std::string problem = add_element(factory, element);
     if (!problem.empty()) return problem;
   }
-  if (resample_output) {
+  if (!several_stems) {
+    for (const auto &[factory, element] : std::vector<std::pair<const char *, GstElement **>>{
+             {"audioconvert", &output_converter},
+             {encoder_factory_name(settings_.format), &encoder},
+             {"filesink", &sink}}) {
+      const std::string problem = add_element(factory, element);
+      if (!problem.empty()) return problem;
+    }
+  }
+  if (resample_output && !several_stems) {
     const std::string problem = add_element("audioresample", &output_resampler);
     if (!problem.empty()) return problem;
   }
 
   g_object_set(source, "location", input.c_str(), nullptr);
-  g_object_set(sink, "location", partial_path_.c_str(), nullptr);
+  if (!several_stems) g_object_set(sink, "location", outputs_.front().partial_path.c_str(), nullptr);
   const std::vector<std::pair<const char *, std::string>> properties = {
       {"model", settings_.model},
       {"device", settings_.device},
       {"precision", settings_.precision},
-      {"stem", settings_.stem},
+      {"stem", several_stems ? "" : settings_.stem},
       {"segment", settings_.segment ? number_text(*settings_.segment) : ""},
       {"overlap", settings_.overlap ? number_text(*settings_.overlap) : ""},
       {"shifts", settings_.shifts ? std::to_string(*settings_.shifts) : ""},
@@ -193,16 +243,83 @@ std::string SeparationPipeline::build() {
     if (!problem.empty()) return problem;
   }
 
-  const bool linked =
-      gst_element_link(source, decoder_) &&
-      gst_element_link_many(decoded_converter_, input_resampler, model_rate_filter_, separator_, output_converter,
-                            nullptr) &&
-      (resample_output ? gst_element_link_many(output_converter, output_resampler, encoder, sink, nullptr)
-                       : gst_element_link_many(output_converter, encoder, sink, nullptr));
+  bool linked = gst_element_link(source, decoder_) &&
+                gst_element_link_many(decoded_converter_, input_resampler, model_rate_filter_, separator_, nullptr);
+  if (several_stems) {
+    g_signal_connect(separator_, "pad-added", G_CALLBACK(on_stem_pad_added), this);
+    g_signal_connect(separator_, "no-more-pads", G_CALLBACK(on_stem_pads_done), this);
+  } else {
+    linked = linked && gst_element_link(separator_, output_converter) &&
+             (resample_output ? gst_element_link_many(output_converter, output_resampler, encoder, sink, nullptr)
+                              : gst_element_link_many(output_converter, encoder, sink, nullptr));
+  }
   if (!linked) return "cannot link the separation pipeline's elements (incompatible element versions?)";
   g_signal_connect(decoder_, "pad-added", G_CALLBACK(on_pad_added), this);
   g_signal_connect(decoder_, "no-more-pads", G_CALLBACK(on_no_more_pads), this);
   return "";
+}
+
+bool SeparationPipeline::wants_stem(const std::string &stem) const {
+  const std::vector<std::string> &stems = settings_.stems;
+  return (stems.size() == 1 && stems.front() == "all") || std::find(stems.begin(), stems.end(), stem) != stems.end();
+}
+
+// pad ! queue ! audioconvert [! audioresample] ! encoder ! filesink, in the
+// pipeline's state.
+std::string SeparationPipeline::add_stem_branch(GstPad *pad, const std::string &stem) {
+  const bool resample_output = settings_.format == OutputFormat::mp3;
+  GstElement *queue = nullptr, *converter = nullptr, *resampler = nullptr, *encoder = nullptr, *sink = nullptr;
+  std::vector<std::pair<const char *, GstElement **>> elements = {{"queue", &queue}, {"audioconvert", &converter}};
+  if (resample_output) elements.emplace_back("audioresample", &resampler);
+  elements.emplace_back(encoder_factory_name(settings_.format), &encoder);
+  elements.emplace_back("filesink", &sink);
+  for (const auto &[factory, element] : elements) {
+    const std::string problem = add_element(factory, element);
+    if (!problem.empty()) return problem;
+  }
+  OutputFile output{stem, stem_output_path(settings_.output_folder, settings_.output_name, stem, settings_.format),
+                    ""};
+  output.partial_path = partial_output_path(output.path);
+  g_object_set(sink, "location", output.partial_path.c_str(), nullptr);
+  const bool linked = resample_output ? gst_element_link_many(queue, converter, resampler, encoder, sink, nullptr)
+                                      : gst_element_link_many(queue, converter, encoder, sink, nullptr);
+  GstPad *branch = gst_element_get_static_pad(queue, "sink");
+  const bool pad_linked = linked && !GST_PAD_LINK_FAILED(gst_pad_link(pad, branch));
+  gst_object_unref(branch);
+  if (!pad_linked) return "cannot connect the " + stem + " stem to its encoder";
+  for (const auto &[factory, element] : elements) gst_element_sync_state_with_parent(*element);
+  outputs_.push_back(std::move(output));
+  return "";
+}
+
+// demucsdemux's pads appear when it loads the model (NULL -> READY).
+void SeparationPipeline::on_stem_pad_added(GstElement *demux, GstPad *pad, gpointer self) {
+  auto *separation = static_cast<SeparationPipeline *>(self);
+  const std::string stem = std::string(GST_PAD_NAME(pad)).substr(std::strlen("src_"));
+  if (!separation->wants_stem(stem)) return;
+  const std::string problem = separation->add_stem_branch(pad, stem);
+  if (!problem.empty()) GST_ELEMENT_ERROR(demux, CORE, NEGOTIATION, ("%s", problem.c_str()), (nullptr));
+}
+
+// Every pad is there: a stem without one is not a stem of the model.
+void SeparationPipeline::on_stem_pads_done(GstElement *demux, gpointer self) {
+  auto *separation = static_cast<SeparationPipeline *>(self);
+  std::string valid;
+  GST_OBJECT_LOCK(demux);
+  for (GList *pad = demux->srcpads; pad != nullptr; pad = pad->next)
+    valid += (valid.empty() ? "" : ", ") + std::string(GST_PAD_NAME(pad->data)).substr(4);
+  GST_OBJECT_UNLOCK(demux);
+  for (const std::string &stem : separation->settings_.stems) {
+    if (stem == "all") continue;
+    const auto &outputs = separation->outputs_;
+    if (std::none_of(outputs.begin(), outputs.end(), [&](const OutputFile &output) { return output.stem == stem; })) {
+      GST_ELEMENT_ERROR(demux, LIBRARY, SETTINGS,
+                        ("Invalid setting: unknown stem '%s' for this model; valid stems: %s", stem.c_str(),
+                         valid.c_str()),
+                        (nullptr));
+      return;
+    }
+  }
 }
 
 void SeparationPipeline::on_pad_added(GstElement *, GstPad *pad, gpointer self) {
@@ -324,28 +441,42 @@ void SeparationPipeline::stop_pipeline() {
       start_gate_->stopped = true;
     }
     gst_element_set_state(pipeline_, GST_STATE_NULL);
-    // The pad-added handler must not run on a later restart of these elements.
+    // The pad-added handlers must not run on a later restart of these elements.
     if (decoder_ != nullptr) g_signal_handlers_disconnect_by_data(decoder_, this);
+    if (separator_ != nullptr) g_signal_handlers_disconnect_by_data(separator_, this);
   }
   running_ = false;
 }
 
 void SeparationPipeline::finish(bool ok, std::string error_message) {
   if (!running_) return;
-  stop_pipeline();  // closes the file
-  // On disk before it is called done: the file, then its name in the folder.
-  if (ok && !sync_file(partial_path_, error_message)) ok = false;
-  if (ok && g_rename(partial_path_.c_str(), settings_.output_path.c_str()) != 0) {
+  stop_pipeline();  // closes the files
+  // On disk before it is called done: the files, then their names in the folder.
+  for (const OutputFile &output : outputs_)
+    if (ok && !sync_file(output.partial_path, error_message)) ok = false;
+  for (const OutputFile &output : outputs_) {
+    if (ok && g_rename(output.partial_path.c_str(), output.path.c_str()) != 0) {
+      ok = false;
+      error_message =
+          "cannot rename " + output.partial_path + " to " + output.path + ": " + g_strerror(errno);
+    }
+  }
+  if (ok && outputs_.empty()) {
     ok = false;
-    error_message = "cannot rename " + partial_path_ + " to " + settings_.output_path + ": " + g_strerror(errno);
+    error_message = "the model gave none of the stems asked for";
   }
   if (ok) {
-    gchar *folder = g_path_get_dirname(settings_.output_path.c_str());
+    gchar *folder = g_path_get_dirname(outputs_.front().path.c_str());
     sync_file(folder, error_message);  // a folder that cannot be synced is not an error
     error_message.clear();
     g_free(folder);
   }
-  if (!ok) remove_file(partial_path_);
+  if (!ok) {
+    for (const OutputFile &output : outputs_) {
+      remove_file(output.partial_path);
+      if (!settings_.stems.empty()) remove_file(output.path);  // all or none
+    }
+  }
   DoneCallback on_done = std::move(on_done_);
   on_done_ = nullptr;
   on_progress_ = nullptr;
@@ -355,7 +486,7 @@ void SeparationPipeline::finish(bool ok, std::string error_message) {
 void SeparationPipeline::cancel() {
   if (!running_) return;
   stop_pipeline();
-  remove_file(partial_path_);
+  for (const OutputFile &output : outputs_) remove_file(output.partial_path);
   on_done_ = nullptr;
   on_progress_ = nullptr;
 }
@@ -390,9 +521,10 @@ SeparationResult SeparationPipeline::run(const SeparationSettings &settings, Pro
           &target, nullptr);
       g_source_attach(cancel_source, context);
     }
-    separation.start(std::move(on_progress), [&result, &done](bool ok, const std::string &message) {
+    separation.start(std::move(on_progress), [&result, &done, &separation](bool ok, const std::string &message) {
       result.ok = ok;
       result.error_message = message;
+      if (ok) result.files = separation.output_files();
       done = true;
     });
     while (!done) g_main_context_iteration(context, TRUE);

@@ -16,6 +16,15 @@
 // `demucs-progress` messages. The output is written to OUT.partial and renamed
 // to OUT on success; on failure or cancel() nothing is left at either name.
 // SeparationPipeline::run() is the blocking form, for the command line.
+//
+// Several stems (SeparationSettings::stems) come from one pass of
+// demucsdemux, a branch per stem made when the element's pad appears (the
+// model is loaded then, so "all" knows the model's stems):
+//
+//   ... ! capsfilter ! demucsdemux name=d
+//     d.src_<stem> ! queue ! audioconvert [! audioresample] ! <encoder>
+//       ! filesink location=FOLDER/<name>_<stem>.<format>.partial
+//     ...
 #pragma once
 
 #include "output_format.h"
@@ -30,6 +39,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace demucs {
@@ -51,7 +61,25 @@ struct SeparationSettings {
   std::optional<std::uint64_t> seed;
   std::optional<int> threads;
   std::optional<int> batch_size;
+
+  /// Several stems from one pass: when not empty, `stem` and `output_path`
+  /// are not used; each stem (or with {"all"} every stem of the model) is
+  /// written to stem_output_path(output_folder, output_name, stem, format).
+  /// All or none: a failure leaves no file.
+  std::vector<std::string> stems;
+  std::string output_folder;
+  std::string output_name;  ///< default: the input's file name without its extension
 };
+
+/// The stems of a text: "vocals,instrumental" (spaces ignored), "all" stays {"all"}.
+std::vector<std::string> parse_stem_list(const std::string &text);
+
+/// FOLDER/<name>_<stem>.<format>.
+std::string stem_output_path(const std::string &folder, const std::string &name, const std::string &stem,
+                             OutputFormat format);
+
+/// The input's file name without folder and extension: "/a/Song.v2.mp3" -> "Song.v2".
+std::string output_name_of_input(const std::string &input_path);
 
 /// The path the output is written to until it is complete: OUT + ".partial".
 std::string partial_output_path(const std::string &output_path);
@@ -59,6 +87,8 @@ std::string partial_output_path(const std::string &output_path);
 /// How a blocking run() ended.
 struct SeparationResult {
   bool ok = false;
+  /// The files written, stem by stem, in the model's order (one for one stem).
+  std::vector<std::pair<std::string, std::string>> files;  ///< (stem, path)
   bool cancelled = false;     ///< stopped by the GCancellable given to run()
   std::string error_message;  ///< for a user; empty when ok
 };
@@ -97,6 +127,8 @@ class SeparationPipeline {
   const SeparationSettings &settings() const { return settings_; }
   /// The last percent reported (0 before any).
   double percent() const { return percent_; }
+  /// (stem, path) of the files written: complete once on_done said ok.
+  std::vector<std::pair<std::string, std::string>> output_files() const;
 
   /// Runs one separation to its end on a main context of its own, in the
   /// calling thread. `cancellable` (may be nullptr) stops it as cancel() does.
@@ -122,10 +154,22 @@ class SeparationPipeline {
   static gboolean on_deferred_failure(gpointer self);
   static void on_pad_added(GstElement *decoder, GstPad *pad, gpointer self);
   static void on_no_more_pads(GstElement *decoder, gpointer self);
+  // Multi-stem: a branch per stem, made and linked as demucsdemux's pads appear.
+  bool wants_stem(const std::string &stem) const;
+  std::string add_stem_branch(GstPad *pad, const std::string &stem);
+  static void on_stem_pad_added(GstElement *demux, GstPad *pad, gpointer self);
+  static void on_stem_pads_done(GstElement *demux, gpointer self);
   void require_model_rate();
 
+  // A file being written: where it goes and where it is written until the end.
+  struct OutputFile {
+    std::string stem;
+    std::string path;
+    std::string partial_path;
+  };
+
   SeparationSettings settings_;
-  std::string partial_path_;
+  std::vector<OutputFile> outputs_;  // multi-stem: grows as pads appear (under start_gate_)
   GMainContext *context_;
   GstElement *pipeline_ = nullptr;
   GstElement *decoder_ = nullptr;

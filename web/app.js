@@ -25,7 +25,22 @@
   let openStreams = 0;
   const POLL_MS = 1000;
 
-  const STEM_NAMES = { vocals: 'Vocals', instrumental: 'Instrumental' };
+  const STEM_NAMES = {
+    vocals: 'Vocals',
+    instrumental: 'Instrumental',
+    drums: 'Drums',
+    bass: 'Bass',
+    other: 'Other',
+    guitar: 'Guitar',
+    piano: 'Piano',
+    'vocals,instrumental': 'Vocals + Instrumental',
+    all: 'All stems',
+  };
+
+  // A choice that gives several stems: a zip, and a player per stem.
+  function isSeveralStems(stem) {
+    return stem === 'all' || String(stem).includes(',');
+  }
 
   function formatSize(bytes) {
     if (bytes < 1024) return `${bytes} B`;
@@ -329,9 +344,44 @@
     finish() {
       const url = withKey(`/download/${encodeURIComponent(this.jobId)}`, this.key);
       this.download.href = url;
-      this.download.setAttribute('aria-label', `Download the result for ${this.file.name}`);
-      this.audio.src = url;
+      if (isSeveralStems(this.stemSelect.value)) {
+        // The zip of every stem, and a player and a download per stem (/status lists them).
+        this.download.textContent = 'Download all';
+        this.download.setAttribute('aria-label', `Download all stems of ${this.file.name} (zip)`);
+        this.audio.hidden = true;
+        this.showStems();
+      } else {
+        this.download.setAttribute('aria-label', `Download the result for ${this.file.name}`);
+        this.audio.src = url;
+      }
       this.set('done', { progress: 100 });
+    }
+
+    async showStems() {
+      const list = $('.job-stems', this.el);
+      try {
+        const reply = await api(`/status/${encodeURIComponent(this.jobId)}`);
+        const status = await reply.json();
+        const stems = Array.isArray(status.stems) ? status.stems : [];
+        const template = document.getElementById('stem-template');
+        list.replaceChildren(...stems.map((stem) => {
+          const item = template.content.firstElementChild.cloneNode(true);
+          const name = STEM_NAMES[stem] || stem;
+          const url = withKey(`/download/${encodeURIComponent(this.jobId)}/${encodeURIComponent(stem)}`, this.key);
+          $('.job-stem-name', item).textContent = name;
+          const audio = $('.job-stem-audio', item);
+          audio.src = url;
+          audio.setAttribute('aria-label', `${name} of ${this.file.name}`);
+          const link = $('.job-stem-download', item);
+          link.href = url;
+          link.setAttribute('aria-label', `Download the ${name.toLowerCase()} of ${this.file.name}`);
+          item.dataset.stem = stem;
+          return item;
+        }));
+        list.hidden = stems.length === 0;
+      } catch (_) {
+        list.hidden = true;  // "Download all" still works
+      }
     }
 
     follow() {

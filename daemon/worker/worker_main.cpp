@@ -4,6 +4,7 @@
 #include "worker_fault.h"
 #include "worker_protocol.h"
 
+#include "stem_archive.h"
 #include "demucs_plugin_location.h"
 #include "output_format.h"
 #include "separation_pipeline.h"
@@ -16,6 +17,8 @@
 #include <map>
 #include <new>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace demucs {
 
@@ -69,6 +72,17 @@ int separate(const std::map<std::string, std::string> &arguments) {
     return kUsage;
   }
   settings.format = *format;
+  // Several stems ("a,b" or "all"): one pass of demucsdemux, FOLDER/output_<stem>.<format>
+  // beside --output, and FOLDER/output_stems.zip of them.
+  const bool several = settings.stem.find(',') != std::string::npos || settings.stem == "all";
+  if (several) {
+    settings.stems = parse_stem_list(settings.stem);
+    gchar *folder = g_path_get_dirname(settings.output_path.c_str());
+    settings.output_folder = folder;
+    g_free(folder);
+    settings.output_name = output_name_of_input(settings.output_path);
+    settings.output_path.clear();
+  }
 
   JsonObject *started = json_object_new();
   json_object_set_string_member(started, "event", "started");
@@ -109,6 +123,17 @@ int separate(const std::map<std::string, std::string> &arguments) {
   if (!result.ok) {
     report_error(result.error_message, error_kind(result.error_message));
     return 1;
+  }
+  if (several) {
+    std::vector<std::pair<std::string, std::string>> entries;
+    for (const auto &[stem, path] : result.files)
+      entries.emplace_back(stem + "." + output_format_name(settings.format), path);
+    const std::string problem = write_stem_archive(
+        settings.output_folder + "/" + settings.output_name + "_stems.zip", entries);
+    if (!problem.empty()) {
+      report_error("cannot write the archive of the stems: " + problem, error_kind(problem));
+      return 1;
+    }
   }
   JsonObject *done = json_object_new();
   json_object_set_string_member(done, "event", "done");

@@ -14,6 +14,7 @@ LoadedModel::LoadedModel(std::shared_ptr<const StemModel> model) : model_(std::m
 
 const std::string& LoadedModel::name() const { return model_->name; }
 const std::string& LoadedModel::stem() const { return model_->stem; }
+const std::vector<std::string>& LoadedModel::stems() const { return model_->stems; }
 const std::vector<std::string>& LoadedModel::sources() const { return model_->sources; }
 int LoadedModel::samplerate() const { return model_->samplerate; }
 int LoadedModel::audio_channels() const { return model_->audio_channels; }
@@ -25,6 +26,11 @@ const void* LoadedModel::network_identity() const { return model_->bag.front().m
 LoadedModel load_model(const std::string& spec, const std::string& stem, const LoadOptions& options) {
   const c10::Device device = parse_compute_device(options.device);
   return LoadedModel(std::make_shared<const StemModel>(load_stem_model(spec, stem, device, options.precision)));
+}
+
+LoadedModel load_model(const std::string& spec, const std::vector<std::string>& stems, const LoadOptions& options) {
+  const c10::Device device = parse_compute_device(options.device);
+  return LoadedModel(std::make_shared<const StemModel>(load_stems_model(spec, stems, device, options.precision)));
 }
 
 std::vector<float> separate(const LoadedModel& model, const float* interleaved, std::int64_t frames, int channels,

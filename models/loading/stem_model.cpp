@@ -52,19 +52,80 @@ std::vector<std::string> valid_stems(const std::vector<std::string>& sources) {
   return stems;
 }
 
+namespace {
+
+// The stems asked for, checked: `requested` empty = every valid stem.
+std::vector<std::string> stems_of_request(const std::vector<std::string>& requested,
+                                          const std::vector<std::string>& sources, const std::string& model_name) {
+  if (requested.empty()) {
+    return valid_stems(sources);
+  }
+  for (size_t i = 0; i < requested.size(); ++i) {
+    if (std::find(requested.begin(), requested.begin() + static_cast<std::ptrdiff_t>(i), requested[i]) !=
+        requested.begin() + static_cast<std::ptrdiff_t>(i)) {
+      throw std::invalid_argument("stem '" + requested[i] + "' is asked for twice (model " + model_name + ")");
+    }
+  }
+  return requested;
+}
+
+// Fills stems, separate (the union of the sources the stems need, in the
+// model's order) and stem_parts from the model's sources.
+void plan_stems(StemModel& model, const std::vector<std::string>& requested, const std::vector<std::string>& sources,
+                const std::string& model_name) {
+  model.stems = stems_of_request(requested, sources, model_name);
+  std::vector<std::vector<std::string>> needs;
+  for (const auto& stem : model.stems) {
+    bool sum = false;
+    needs.push_back(sources_of_stem(stem, sources, model_name, &sum));
+    model.sum_sources = model.stems.size() == 1 && sum;
+  }
+  model.separate.clear();
+  for (const auto& source : sources) {
+    for (const auto& need : needs) {
+      if (has(need, source)) {
+        model.separate.push_back(source);
+        break;
+      }
+    }
+  }
+  model.stem_parts.clear();
+  for (const auto& need : needs) {
+    std::vector<std::int64_t> parts;
+    for (const auto& source : need) {
+      parts.push_back(std::find(model.separate.begin(), model.separate.end(), source) - model.separate.begin());
+    }
+    model.stem_parts.push_back(parts);
+  }
+}
+
+std::string joined_with_commas(const std::vector<std::string>& items) {
+  std::string text;
+  for (const auto& item : items) {
+    text += (text.empty() ? "" : ",") + item;
+  }
+  return text;
+}
+
+}  // namespace
+
 StemModel load_stem_model(const std::string& spec, const std::string& stem, c10::Device device,
                           Precision precision) {
+  return load_stems_model(spec, {stem}, device, precision);
+}
+
+StemModel load_stems_model(const std::string& spec, const std::vector<std::string>& stems, c10::Device device,
+                           Precision precision) {
   const ModelCache cache = ModelCache::from_environment();
   check_precision_on_device(precision, device);
   StemModel result;
-  result.stem = stem;
   result.device = device;
   result.precision = precision;
-  // A known model lists its sources, so only the members the stem needs are
+  // A known model lists its sources, so only the members the stems need are
   // looked up; a checkpoint path tells its sources once loaded.
   const KnownModel* known = find_known_model(spec);
   if (known != nullptr) {
-    result.separate = sources_of_stem(stem, known->sources, known->name, &result.sum_sources);
+    plan_stems(result, stems, known->sources, known->name);
   }
   const ResolvedModel resolved = cache.resolve(spec, result.separate);
   result.name = resolved.name;
@@ -73,13 +134,14 @@ StemModel load_stem_model(const std::string& spec, const std::string& stem, c10:
     result.bag.push_back({model, resolved.weights[i]});
   }
   if (result.bag.empty()) {
-    throw std::invalid_argument("model " + spec + " has no member for stem '" + stem + "'");
+    throw std::invalid_argument("model " + spec + " has no member for stems '" + joined_with_commas(stems) + "'");
   }
   const SegmentModel& first = *result.bag.front().model;
   result.sources = first.sources();
   if (known == nullptr) {
-    result.separate = sources_of_stem(stem, result.sources, result.name, &result.sum_sources);
+    plan_stems(result, stems, result.sources, result.name);
   }
+  result.stem = joined_with_commas(result.stems);
   result.samplerate = first.samplerate();
   result.audio_channels = first.audio_channels();
   result.segment_seconds = first.segment_seconds();

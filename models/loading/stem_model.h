@@ -1,4 +1,4 @@
-// Everything needed to produce one stem from a model spec: resolves a known
+// Everything needed to produce one stem (or several at once) from a model spec: resolves a known
 // model name (in the model cache) or a checkpoint path, loads the members of
 // the bag that the stem needs (shared with other users in the process), and
 // says which sources to separate and how to combine them.
@@ -9,6 +9,7 @@
 
 #include <c10/core/Device.h>
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -16,11 +17,14 @@ namespace demucs {
 
 struct StemModel {
   std::string name;                     // the known name, or the path
-  std::string stem;                     // as requested
+  std::string stem;                     // as requested (several: joined with ',')
+  std::vector<std::string> stems;       // output stems, in order
   std::vector<std::string> sources;     // every source of the model, in order
   ModelBag bag;                         // only the members the stem needs
   std::vector<std::string> separate;    // sources to ask the separator for
-  bool sum_sources = false;             // true: the stem is the sum of `separate`
+  bool sum_sources = false;             // one stem only: it is the sum of `separate`
+  // Per output stem: the indices into `separate` whose outputs add up to it.
+  std::vector<std::vector<std::int64_t>> stem_parts;
   int samplerate = 0;
   int audio_channels = 0;
   double segment_seconds = 0;           // the shortest of the bag
@@ -35,5 +39,11 @@ struct StemModel {
 // message lists the valid stems).
 StemModel load_stem_model(const std::string& spec, const std::string& stem, c10::Device device,
                           Precision precision = Precision::fp32);
+
+// Several stems from one separation: `separate` is the union of the sources
+// they need, in the model's order. `stems` empty = every valid stem. Throws as
+// load_stem_model, and std::invalid_argument for a repeated stem.
+StemModel load_stems_model(const std::string& spec, const std::vector<std::string>& stems, c10::Device device,
+                           Precision precision = Precision::fp32);
 
 }  // namespace demucs

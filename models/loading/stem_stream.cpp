@@ -11,7 +11,7 @@
 namespace demucs {
 
 StemStream::StemStream(const LoadedModel& loaded, SeparatorOptions options)
-    : sum_sources_(loaded.parts().sum_sources) {
+    : stems_(loaded.parts().stems), parts_(loaded.parts().stem_parts), wanted_(stems_.size(), 1) {
   const StemModel& model = loaded.parts();
   if (model.audio_channels != kChannels) {
     throw std::invalid_argument("model " + model.name + " has " + std::to_string(model.audio_channels) +
@@ -42,16 +42,45 @@ void StemStream::push(const float* interleaved, std::int64_t frames, int channel
   separator_->push_interleaved(stereo_.data(), frames, kChannels);
 }
 
-std::vector<float> StemStream::pull() {
-  const at::Tensor stems = separator_->pull();  // (stems, channels, n)
-  if (stems.size(-1) == 0) {
-    return {};
+namespace {
+
+// One stem out of the separator's (sources, channels, n): its sources added
+// up, interleaved.
+std::vector<float> interleaved_stem(const at::Tensor& separated, const std::vector<std::int64_t>& parts) {
+  at::Tensor stem;
+  if (parts.size() == 1) {
+    stem = separated[parts.front()];
+  } else {
+    const at::Tensor rows = at::tensor(parts, at::kLong);
+    stem = separated.index_select(0, rows).sum(0);
   }
-  const at::Tensor stem = sum_sources_ ? stems.sum(0) : stems[0];
   const at::Tensor interleaved = stem.t().contiguous();
   const float* data = interleaved.data_ptr<float>();
   return std::vector<float>(data, data + interleaved.numel());
 }
+
+}  // namespace
+
+std::vector<float> StemStream::pull() {
+  std::vector<std::vector<float>> stems = pull_stems();
+  return stems.empty() ? std::vector<float>{} : std::move(stems.front());
+}
+
+std::vector<std::vector<float>> StemStream::pull_stems() {
+  const at::Tensor separated = separator_->pull();  // (sources, channels, n)
+  std::vector<std::vector<float>> stems(stems_.size());
+  if (separated.size(-1) == 0) {
+    return stems;
+  }
+  for (size_t i = 0; i < stems_.size(); ++i) {
+    if (wanted_[i] != 0) {
+      stems[i] = interleaved_stem(separated, parts_[i]);
+    }
+  }
+  return stems;
+}
+
+void StemStream::set_stem_wanted(std::size_t index, bool wanted) { wanted_.at(index) = wanted ? 1 : 0; }
 
 void StemStream::finish() { separator_->finish(); }
 
@@ -64,6 +93,8 @@ int StemStream::samplerate() const { return separator_->samplerate(); }
 std::int64_t StemStream::frames_pushed() const { return separator_->frames_pushed(); }
 
 std::int64_t StemStream::frames_pulled() const { return separator_->frames_pulled(); }
+
+std::int64_t StemStream::forward_calls() const { return separator_->forward_calls(); }
 
 std::int64_t StemStream::latency_frames() const { return separator_->latency_frames(); }
 

@@ -64,6 +64,7 @@ struct StreamSeparator::State {
   std::int64_t combined_end = 0;
   std::int64_t pulled = 0;
   bool ended = false;
+  std::int64_t forward_calls = 0;  // since the separator was made: reset() carries it over
 };
 
 StreamSeparator::State::State(ModelBag bag_in, SeparatorOptions options_in)
@@ -135,6 +136,7 @@ void StreamSeparator::State::run_batch(RunningModel& running, std::size_t count)
     c10::InferenceMode inference;
     separated = running.model->forward(batch);
   }
+  ++forward_calls;
   const std::vector<std::int64_t> expected = {
       static_cast<std::int64_t>(count), static_cast<std::int64_t>(running.model->sources().size()),
       input.channels(), plan.segment_length};
@@ -276,12 +278,15 @@ at::Tensor StreamSeparator::pull() {
 }
 
 void StreamSeparator::reset() {
+  const std::int64_t forward_calls = state_->forward_calls;
   state_ = std::make_unique<State>(state_->bag, state_->options);
+  state_->forward_calls = forward_calls;
 }
 
 bool StreamSeparator::finished() const { return state_->ended; }
 std::int64_t StreamSeparator::frames_pushed() const { return state_->input.end(); }
 std::int64_t StreamSeparator::frames_pulled() const { return state_->pulled; }
+std::int64_t StreamSeparator::forward_calls() const { return state_->forward_calls; }
 std::int64_t StreamSeparator::frames_ready() const { return state_->output.size(); }
 
 std::int64_t StreamSeparator::latency_frames() const {

@@ -64,6 +64,9 @@ class StreamSeparator {
   bool finished() const;
   std::int64_t frames_pushed() const;
   std::int64_t frames_pulled() const;
+  // Forward calls of the models (one per batch of chunks) since construction,
+  // resets included: however many stems are asked for, a chunk runs once.
+  std::int64_t forward_calls() const;
   // Frames pull() would return now.
   std::int64_t frames_ready() const;
 

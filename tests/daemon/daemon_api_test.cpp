@@ -147,6 +147,72 @@ TEST_F(DaemonApiTest, InstrumentalAsFlacAndWav) {
   EXPECT_LT(snr_db(upstream_vocals(), instrumental), 10.0);
 }
 
+// stem=all: one job, one pass, every stem of the model; /status lists them,
+// /download/{id}/{stem} gives each, /download/{id} a zip (stored) of them all.
+TEST_F(DaemonApiTest, AllStemsGiveAZipAndADownloadPerStem) {
+  DaemonProcess daemon(data_dir());
+  const std::string id = upload_mix(daemon, {{"stem", "all"}});
+  ASSERT_TRUE(wait_for_status(daemon, id, "completed")) << status_of(daemon, id).body;
+  const HttpResponse status = status_of(daemon, id);
+  const std::vector<std::string> stems = {"drums", "bass", "other", "vocals", "instrumental"};
+  EXPECT_TRUE(contains(status.body, "\"stems\":[\"drums\",\"bass\",\"other\",\"vocals\",\"instrumental\"]"))
+      << status.body;
+  EXPECT_EQ(status.json_string("stem"), "all");  // a model given by path: its stems are known once it ran
+
+  const HttpResponse zip = http_get(daemon.url("download/" + id));
+  ASSERT_EQ(zip.status, 200u) << zip.body;
+  EXPECT_EQ(zip.header("Content-Type"), "application/zip");
+  EXPECT_TRUE(contains(zip.header("Content-Disposition"), "mix_stems.zip"));
+  ASSERT_GT(zip.body.size(), 22u);
+  EXPECT_EQ(zip.body.substr(0, 4), std::string("PK\x03\x04", 4));
+  EXPECT_EQ(zip.body.substr(zip.body.size() - 22, 4), std::string("PK\x05\x06", 4));
+  EXPECT_EQ(static_cast<unsigned char>(zip.body[zip.body.size() - 22 + 10]), stems.size()) << "entries";
+  for (const std::string &stem : stems) {
+    const HttpResponse one = http_get(daemon.url("download/" + id + "/" + stem));
+    ASSERT_EQ(one.status, 200u) << stem << one.body;
+    EXPECT_EQ(one.header("Content-Type"), "audio/wav");
+    EXPECT_TRUE(contains(one.header("Content-Disposition"), "mix_" + stem + ".wav"));
+    EXPECT_TRUE(contains(zip.body, stem + ".wav")) << "no entry for " << stem;
+    EXPECT_NE(zip.body.find(one.body), std::string::npos) << stem << " is not stored as is in the zip";
+    if (stem == "vocals") {
+      const std::string saved = scratch_.file("vocals.wav");
+      write_file_bytes(saved, one.body);
+      EXPECT_GE(snr_db(upstream_vocals(), read_wav(saved).samples), 80.0);
+    }
+  }
+  const HttpResponse missing = http_get(daemon.url("download/" + id + "/guitar"));
+  EXPECT_EQ(missing.status, 404u);
+  EXPECT_TRUE(contains(missing.body, "its stems: drums, bass, other, vocals, instrumental"));
+  EXPECT_EQ(daemon.stop(), 0);
+}
+
+TEST_F(DaemonApiTest, AStemListGivesThoseStemsAndOneStemJobsKeepTheirDownload) {
+  DaemonProcess daemon(data_dir(), {"--max-jobs", "2"});
+  const std::string two = upload_mix(daemon, {{"stem", "vocals, instrumental"}, {"format", "flac"}});
+  const std::string one = upload_mix(daemon);
+  ASSERT_TRUE(wait_for_status(daemon, two, "completed")) << status_of(daemon, two).body;
+  ASSERT_TRUE(wait_for_status(daemon, one, "completed")) << status_of(daemon, one).body;
+  EXPECT_TRUE(contains(status_of(daemon, two).body, "\"stems\":[\"vocals\",\"instrumental\"]"));
+  EXPECT_TRUE(contains(status_of(daemon, one).body, "\"stems\":[\"vocals\"]"));
+  const HttpResponse flac = http_get(daemon.url("download/" + two + "/instrumental"));
+  ASSERT_EQ(flac.status, 200u);
+  EXPECT_EQ(flac.header("Content-Type"), "audio/flac");
+  EXPECT_EQ(http_get(daemon.url("download/" + two)).header("Content-Type"), "application/zip");
+  // A one-stem job: /download/{id} is its file, /download/{id}/vocals too.
+  const HttpResponse whole = http_get(daemon.url("download/" + one));
+  EXPECT_EQ(whole.header("Content-Type"), "audio/wav");
+  EXPECT_EQ(http_get(daemon.url("download/" + one + "/vocals")).body, whole.body);
+  // A stem the model lacks: with a model given by path (its stems known once
+  // it loads) the job fails with the element's message, and leaves no file.
+  const std::string kazoo = upload_mix(daemon, {{"stem", "vocals,kazoo"}});
+  ASSERT_TRUE(wait_for_status(daemon, kazoo, "error")) << status_of(daemon, kazoo).body;
+  EXPECT_TRUE(contains(status_of(daemon, kazoo).json_string("error_message"), "unknown stem 'kazoo'"));
+  EXPECT_EQ(http_get(daemon.url("download/" + kazoo + "/vocals")).status, 409u);
+  const HttpResponse bad = upload_file(daemon.url(), test_data("mix.wav"), "mix.wav", {{"stem", "vocals,ka/zoo"}});
+  EXPECT_EQ(bad.status, 400u);
+  EXPECT_EQ(daemon.stop(), 0);
+}
+
 TEST_F(DaemonApiTest, AtMostMaxJobsAtOnceAndQueuePositionsInUploadOrder) {
   DaemonProcess daemon(data_dir(), {"--max-jobs", "2"});
   // Hold the queue until every upload is in: the model is loaded at start-up,

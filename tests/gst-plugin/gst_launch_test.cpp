@@ -242,6 +242,49 @@ TEST(Launch, InstrumentalIsTheSumOfTheSeparatorsNonVocalStems) {
   EXPECT_GE(snr_db(expected, out), kMinSnrDb);
 }
 
+// demucsdemux: every stem from one run, each equal to upstream's and to
+// demucsvocals with that stem; the unlinked pads do not stall the linked ones.
+struct DemuxCase {
+  std::string model;
+  std::string reference;
+  std::vector<std::string> stems;  // in the reference's order
+};
+
+TEST(LaunchDemux, EveryLinkedPadMatchesUpstreamAndDemucsvocals) {
+  for (const DemuxCase& c : {DemuxCase{"htdemucs-tiny-4s.th", "tiny-4s.apply.drums-vocals.npy", {"drums", "vocals"}},
+                             DemuxCase{"htdemucs-tiny-6s.th", "tiny-6s.apply.vocals-guitar.npy", {"vocals", "guitar"}}}) {
+    std::string branches;
+    for (const auto& stem : c.stems) {
+      branches += " d.src_" + stem + " ! queue ! wavenc ! filesink location=" +
+                  quoted(Inputs::get().scratch("demux-" + c.model + "-" + stem + ".wav"));
+    }
+    const ProcessResult result = run("gst-launch-1.0 -q filesrc location=" + quoted(test_data("mix.wav")) +
+                                     " ! wavparse ! audioconvert ! demucsdemux name=d device=cpu model=" +
+                                     quoted(test_data(c.model)) + branches);
+    ASSERT_TRUE(result.succeeded()) << result.out << result.err;
+    const at::Tensor expected = read_npy(test_data(c.reference));
+    for (size_t i = 0; i < c.stems.size(); ++i) {
+      const at::Tensor out = read_wav(Inputs::get().scratch("demux-" + c.model + "-" + c.stems[i] + ".wav")).samples;
+      ASSERT_EQ(out.sizes(), expected[static_cast<int64_t>(i)].sizes()) << c.model << " " << c.stems[i];
+      EXPECT_GE(snr_db(expected[static_cast<int64_t>(i)], out), kMinSnrDb) << c.model << " " << c.stems[i];
+      const at::Tensor single = separate_with_launch(c.model, "stem=" + c.stems[i],
+                                                     Inputs::get().scratch("single-" + c.stems[i] + ".wav"));
+      ASSERT_TRUE(single.defined());
+      EXPECT_TRUE(at::equal(single, out)) << c.model << " " << c.stems[i] << ": demucsdemux differs from demucsvocals";
+    }
+  }
+}
+
+TEST(Inspect, DescribesTheDemuxerAndItsPadTemplate) {
+  const ProcessResult result = run("gst-inspect-1.0 demucsdemux");
+  ASSERT_TRUE(result.succeeded()) << result.err;
+  EXPECT_NE(result.out.find("Demucs stem demuxer"), std::string::npos);
+  EXPECT_NE(result.out.find("SRC template: 'src_%s'"), std::string::npos);
+  EXPECT_NE(result.out.find("Availability: Sometimes"), std::string::npos);
+  EXPECT_NE(result.out.find("forward-passes"), std::string::npos);
+  EXPECT_EQ(result.out.find("  stem "), std::string::npos) << "demucsdemux has no stem property";
+}
+
 TEST(Launch, StreamShorterThanASegmentKeepsItsLength) {
   const std::string output = Inputs::get().scratch("short.wav");
   const ProcessResult result =

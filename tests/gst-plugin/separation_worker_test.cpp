@@ -14,8 +14,7 @@
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
-#include <map>
-
+#include <algorithm>
 #include <chrono>
 #include <future>
 #include <thread>
@@ -105,6 +104,73 @@ TEST(StemStream, BadOptionsAreRejected) {
   EXPECT_THROW(StemStream(tiny_model("vocals"), options), std::invalid_argument);
 }
 
+LoadedModel tiny_all_stems(const std::string& file = "htdemucs-tiny-4s.th") {
+  LoadOptions options;
+  options.device = "cpu";
+  return load_model(test_data(file), std::vector<std::string>{}, options);
+}
+
+TEST(StemStream, AllStemsAreTheModelsSourcesThenInstrumental) {
+  EXPECT_EQ(tiny_all_stems().stems(), (std::vector<std::string>{"drums", "bass", "other", "vocals", "instrumental"}));
+  EXPECT_EQ(tiny_all_stems("htdemucs-tiny-6s.th").stems(),
+            (std::vector<std::string>{"drums", "bass", "other", "vocals", "guitar", "piano", "instrumental"}));
+  LoadOptions options;
+  options.device = "cpu";
+  EXPECT_THROW(load_model(test_data("htdemucs-tiny-4s.th"), std::vector<std::string>{"vocals", "vocals"}, options),
+               std::invalid_argument);
+}
+
+// Every stem from one stream equals upstream's (drums and vocals of the 4-source
+// model, vocals and guitar of the 6-source one) and the single-stem stream's.
+TEST(StemStream, AllStemsFromOneStreamMatchUpstreamAndSingleStems) {
+  struct Case {
+    std::string file, npy;
+    std::vector<std::string> npy_stems;
+  };
+  for (const Case& c : {Case{"htdemucs-tiny-4s.th", "tiny-4s.apply.drums-vocals.npy", {"drums", "vocals"}},
+                        Case{"htdemucs-tiny-6s.th", "tiny-6s.apply.vocals-guitar.npy", {"vocals", "guitar"}}}) {
+    StemStream stream(tiny_all_stems(c.file), SeparatorOptions{});
+    const std::vector<float> input = interleaved(fixture_mix());
+    std::vector<std::vector<float>> out(stream.stems().size());
+    const int64_t frames = static_cast<int64_t>(input.size()) / 2;
+    auto collect = [&] {
+      auto done = stream.pull_stems();
+      for (size_t i = 0; i < done.size(); ++i) out[i].insert(out[i].end(), done[i].begin(), done[i].end());
+    };
+    for (int64_t pos = 0; pos < frames; pos += 30000) {
+      stream.push(input.data() + pos * 2, std::min<int64_t>(30000, frames - pos), 2);
+      collect();
+    }
+    stream.finish();
+    collect();
+    const at::Tensor expected = read_npy(test_data(c.npy));
+    for (size_t k = 0; k < c.npy_stems.size(); ++k) {
+      const auto index = std::find(stream.stems().begin(), stream.stems().end(), c.npy_stems[k]) - stream.stems().begin();
+      const at::Tensor got = planar_stereo(out[static_cast<size_t>(index)]);
+      ASSERT_EQ(got.sizes(), expected[static_cast<int64_t>(k)].sizes()) << c.file << " " << c.npy_stems[k];
+      EXPECT_GE(snr_db(expected[static_cast<int64_t>(k)], got), kMinSnrDb) << c.file << " " << c.npy_stems[k];
+    }
+    // The instrumental of the all-stems stream is the single-stem one.
+    LoadOptions options;
+    options.device = "cpu";
+    StemStream single(load_model(test_data(c.file), "instrumental", options), SeparatorOptions{});
+    const at::Tensor instrumental = run_stream(single, input, 2, 44100);
+    EXPECT_GE(snr_db(instrumental, planar_stereo(out.back())), kMinSnrDb) << c.file;
+  }
+}
+
+TEST(StemStream, AnUnwantedStemComesBackEmpty) {
+  StemStream stream(tiny_all_stems(), SeparatorOptions{});
+  stream.set_stem_wanted(0, false);
+  const std::vector<float> input = interleaved(short_mix());
+  stream.push(input.data(), static_cast<int64_t>(input.size()) / 2, 2);
+  stream.finish();
+  const auto stems = stream.pull_stems();
+  ASSERT_EQ(stems.size(), 5u);
+  EXPECT_TRUE(stems[0].empty());
+  EXPECT_EQ(stems[3].size(), input.size());
+}
+
 // --- SeparationWorker ---
 
 class NumberedMarker : public SeparationWorker::Marker {
@@ -135,11 +201,11 @@ Drained drain(SeparationWorker& worker) {
     for (auto& output : outputs) {
       switch (output.kind) {
         case SeparationWorker::Output::Kind::audio: {
-          const auto n = static_cast<int64_t>(output.samples.size()) / 2;
+          const auto n = output.frames;
           EXPECT_EQ(output.first_frame, frames);
           frames += n;
           drained.sequence.push_back("a" + std::to_string(n));
-          drained.audio.insert(drained.audio.end(), output.samples.begin(), output.samples.end());
+          drained.audio.insert(drained.audio.end(), output.stems[0].begin(), output.stems[0].end());
           break;
         }
         case SeparationWorker::Output::Kind::marker: {
@@ -151,6 +217,10 @@ Drained drain(SeparationWorker& worker) {
         }
         case SeparationWorker::Output::Kind::end:
           drained.sequence.push_back("end");
+          break;
+        case SeparationWorker::Output::Kind::restart:
+          drained.sequence.push_back("restart");
+          frames = 0;  // the next stream starts at its frame 0
           break;
       }
     }
@@ -253,6 +323,33 @@ TEST(SeparationWorker, FlushingWakesBothSidesAndResetStartsAFreshStream) {
   const Drained drained = drain(*worker);
   const at::Tensor expected = read_npy(test_data("tiny-4s.apply.drums-vocals.npy"))[1];
   EXPECT_GE(snr_db(expected, planar_stereo(drained.audio)), kMinSnrDb);
+}
+
+// A restart drains the stream before it (every frame out, then the markers),
+// and the audio after it is a fresh separation counted from frame 0.
+TEST(SeparationWorker, RestartDrainsThenStartsAFreshStreamAtFrameZero) {
+  auto worker = tiny_worker(1 << 20);
+  const std::vector<float> mix = interleaved(short_mix());
+  const int64_t frames = static_cast<int64_t>(mix.size()) / 2;
+  ASSERT_EQ(worker->push_audio(mix.data(), frames, 2), SeparationWorker::PushResult::accepted);
+  ASSERT_EQ(worker->push_marker(std::make_unique<NumberedMarker>(1)), SeparationWorker::PushResult::accepted);
+  ASSERT_EQ(worker->push_restart(std::make_unique<NumberedMarker>(2)), SeparationWorker::PushResult::accepted);
+  ASSERT_EQ(worker->push_audio(mix.data(), frames, 2), SeparationWorker::PushResult::accepted);
+  ASSERT_EQ(worker->push_marker(std::make_unique<NumberedMarker>(3)), SeparationWorker::PushResult::accepted);
+  ASSERT_EQ(worker->push_end(std::make_unique<NumberedMarker>(99)), SeparationWorker::PushResult::accepted);
+  const Drained drained = drain(*worker);
+  const auto restart = std::find(drained.sequence.begin(), drained.sequence.end(), "restart");
+  ASSERT_NE(restart, drained.sequence.end());
+  EXPECT_EQ(*(restart - 1), "m1");
+  EXPECT_EQ(*(restart + 1), "m2");
+  EXPECT_EQ(drained.frames_before_marker.at(1), frames);
+  EXPECT_EQ(drained.frames_before_marker.at(2), 0);
+  EXPECT_EQ(drained.frames_before_marker.at(3), frames);
+  ASSERT_EQ(drained.audio.size(), 2 * mix.size());
+  // Both streams separate the same audio from scratch: the same output.
+  const at::Tensor first = planar_stereo(std::vector<float>(drained.audio.begin(), drained.audio.begin() + mix.size()));
+  const at::Tensor second = planar_stereo(std::vector<float>(drained.audio.begin() + mix.size(), drained.audio.end()));
+  EXPECT_GE(snr_db(first, second), kMinSnrDb);
 }
 
 TEST(SeparationWorker, NothingIsAcceptedAfterTheEnd) {

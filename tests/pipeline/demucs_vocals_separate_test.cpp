@@ -11,6 +11,7 @@
 #include <glib/gstdio.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <csignal>
 #include <fstream>
 #include <map>
@@ -113,6 +114,55 @@ TEST_F(DemucsVocalsSeparateTest, SeparatesTheVocalsWithProgress) {
   ASSERT_EQ(audio.samples.size(1), 264600);
   const at::Tensor reference = testing::read_npy(test_data("tiny-4s.apply.drums-vocals.npy"))[1];
   EXPECT_GE(testing::snr_db(reference, audio.samples), 80.0);
+}
+
+// Every stem from one pass into a folder, named <input name>_<stem>.wav.
+TEST_F(DemucsVocalsSeparateTest, StemAllWritesEveryStemIntoTheFolder) {
+  const std::string folder = scratch_.file("stems");
+  const ProgramRun run =
+      this->run({"separate", mix_, "--stem", "all", "-o", folder + "/", "--model", model_, "--device", "cpu", "-q"});
+  ASSERT_EQ(run.exit_status, 0) << run.err;
+  std::string expected_out;
+  for (const char *stem : {"drums", "bass", "other", "vocals", "instrumental"})
+    expected_out += folder + "/mix_" + stem + ".wav: " + stem + " of " + mix_ + " written\n";
+  EXPECT_EQ(run.out, expected_out);
+  const at::Tensor reference = testing::read_npy(test_data("tiny-4s.apply.drums-vocals.npy"));
+  const at::Tensor drums = testing::read_wav(folder + "/mix_drums.wav").samples;
+  const at::Tensor vocals = testing::read_wav(folder + "/mix_vocals.wav").samples;
+  ASSERT_EQ(vocals.size(1), 264600);
+  EXPECT_GE(testing::snr_db(reference[0], drums), 80.0);
+  EXPECT_GE(testing::snr_db(reference[1], vocals), 80.0);
+  // The instrumental is everything but the vocals: with the other three it adds up.
+  const at::Tensor instrumental = testing::read_wav(folder + "/mix_instrumental.wav").samples;
+  const at::Tensor sum = drums + testing::read_wav(folder + "/mix_bass.wav").samples +
+                         testing::read_wav(folder + "/mix_other.wav").samples;
+  EXPECT_GE(testing::snr_db(sum, instrumental), 60.0);  // 16-bit files
+}
+
+TEST_F(DemucsVocalsSeparateTest, StemsListWritesThoseStemsInTheFormatAsked) {
+  const std::string folder = scratch_.file("two");
+  const ProgramRun run = this->run({"separate", mix_, "--stems", "vocals,instrumental", "-o", folder, "--format",
+                                    "flac", "--model", model_, "-q"});
+  ASSERT_EQ(run.exit_status, 0) << run.err;
+  std::vector<std::string> names;
+  GDir *dir = g_dir_open(folder.c_str(), 0, nullptr);
+  ASSERT_NE(dir, nullptr);
+  while (const gchar *name = g_dir_read_name(dir)) names.push_back(name);
+  g_dir_close(dir);
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(names, (std::vector<std::string>{"mix_instrumental.flac", "mix_vocals.flac"}));
+}
+
+TEST_F(DemucsVocalsSeparateTest, AStemTheModelLacksFailsAndLeavesNoFile) {
+  const std::string folder = scratch_.file("none");
+  const ProgramRun run = this->run({"separate", mix_, "--stems", "vocals,guitar", "-o", folder, "--model", model_});
+  EXPECT_EQ(run.exit_status, 1);
+  EXPECT_TRUE(contains(run.err, "unknown stem 'guitar'"));
+  EXPECT_TRUE(contains(run.err, "valid stems: drums, bass, other, vocals, instrumental"));
+  GDir *dir = g_dir_open(folder.c_str(), 0, nullptr);
+  ASSERT_NE(dir, nullptr);
+  EXPECT_EQ(g_dir_read_name(dir), nullptr) << "a file was left";
+  g_dir_close(dir);
 }
 
 TEST_F(DemucsVocalsSeparateTest, AnExistingFileFirstMeansSeparate) {

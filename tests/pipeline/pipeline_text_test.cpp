@@ -2,6 +2,7 @@
 // missing elements, and error messages from the bus.
 #include "demucs_plugin_location.h"
 #include "output_format.h"
+#include "separation_pipeline.h"
 #include "pipeline_error_text.h"
 
 #include <gst/gst.h>
@@ -11,6 +12,20 @@
 
 namespace demucs {
 namespace {
+
+TEST(StemList, SplitsOnCommasAndAllWins) {
+  EXPECT_EQ(parse_stem_list("vocals, instrumental"), (std::vector<std::string>{"vocals", "instrumental"}));
+  EXPECT_EQ(parse_stem_list("vocals,vocals,,drums"), (std::vector<std::string>{"vocals", "drums"}));
+  EXPECT_EQ(parse_stem_list("all"), (std::vector<std::string>{"all"}));
+  EXPECT_EQ(parse_stem_list("drums,all"), (std::vector<std::string>{"all"}));
+  EXPECT_TRUE(parse_stem_list("").empty());
+}
+
+TEST(StemOutputPath, IsTheFolderTheInputNameAndTheStem) {
+  EXPECT_EQ(output_name_of_input("/music/My Song.v2.mp3"), "My Song.v2");
+  EXPECT_EQ(output_name_of_input(".hidden"), ".hidden");
+  EXPECT_EQ(stem_output_path("/out", "song", "vocals", OutputFormat::flac), "/out/song_vocals.flac");
+}
 
 TEST(OutputFormat, ComesFromTheNameOrTheExtension) {
   EXPECT_EQ(output_format_from_name("wav"), OutputFormat::wav);

@@ -405,6 +405,48 @@ uiTest('a dropped song is separated: progress to 100 %, a player, the download i
   }
 });
 
+uiTest('"All stems": a player and a download per stem, and "Download all" gives the zip', async () => {
+  const { context, page, problems } = await openPage();
+  try {
+    await page.getByLabel('All stems').check();
+    await dropFiles(page, [{ name: 'stems.wav', mimeType: 'audio/wav', buffer: fs.readFileSync(config.mix) }]);
+    const job = row(page, 'stems.wav');
+    await job.waitFor();
+    assert.equal(await job.getByLabel('Stem to keep from stems.wav').inputValue(), 'all');
+    await page.getByRole('button', { name: 'Separate stems.wav' }).click();
+    assert.equal(await waitForState(job, ['done', 'error']), 'done',
+      `the row ended in error: ${await job.locator('.job-message').textContent()}`);
+    const items = job.locator('.job-stem-result');
+    await items.first().waitFor();
+    assert.deepEqual(await items.evaluateAll((list) => list.map((item) => item.dataset.stem)),
+      ['drums', 'bass', 'other', 'vocals', 'instrumental']);
+    assert.equal(await job.locator('.job-audio').isVisible(), false, 'the one-stem player is hidden');
+    for (const [stem, name] of [['drums', 'Drums'], ['vocals', 'Vocals'], ['instrumental', 'Instrumental']]) {
+      const item = job.locator(`.job-stem-result[data-stem="${stem}"]`);
+      assert.equal(await item.locator('.job-stem-name').textContent(), name);
+      const duration = await audioDuration(item);
+      assert.ok(Math.abs(duration - 6) < 0.05, `${stem} player: ${duration} s`);
+      const link = await item.locator('.job-stem-download').getAttribute('href');
+      const download = await api(link);
+      assert.equal(download.status, 200);
+      assert.ok(Math.abs(wavSeconds(download.body) - 6) < 0.01, `${stem} download: ${wavSeconds(download.body)} s`);
+    }
+    const all = job.getByRole('link', { name: 'Download all stems of stems.wav (zip)' });
+    assert.equal(await all.textContent(), 'Download all');
+    const zip = await api(await all.getAttribute('href'));
+    assert.equal(zip.status, 200);
+    assert.equal(zip.headers.get('content-type'), 'application/zip');
+    assert.equal(zip.body.toString('latin1', 0, 4), 'PK\x03\x04');
+    for (const stem of ['drums', 'bass', 'other', 'vocals', 'instrumental']) {
+      assert.ok(zip.body.includes(Buffer.from(`${stem}.wav`)), `no ${stem}.wav in the zip`);
+    }
+    await screenshot(page, 'all-stems.png');
+    assert.deepEqual(problems, []);
+  } finally {
+    await context.close();
+  }
+});
+
 uiTest('two songs chosen at once, one stem each, both finish', async () => {
   const { context, page, problems } = await openPage({ width: 390, height: 844 });
   try {

@@ -21,6 +21,7 @@
 // threads; a StemStream is used by one thread at a time.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -142,7 +143,9 @@ struct StemModel;  // what a LoadedModel holds (libdemucs's own)
 class LoadedModel {
  public:
   const std::string& name() const;                  ///< the known name, or the path
-  const std::string& stem() const;                  ///< as requested
+  const std::string& stem() const;                  ///< as requested (several: joined with ',')
+  /// The stems a StemStream of this model outputs, in order (one for load_model(spec, stem)).
+  const std::vector<std::string>& stems() const;
   const std::vector<std::string>& sources() const;  ///< every source of the model, in order
   int samplerate() const;
   int audio_channels() const;
@@ -169,6 +172,13 @@ class LoadedModel {
 /// not have (the message lists the valid ones) or a bad device name.
 LoadedModel load_model(const std::string& spec, const std::string& stem, const LoadOptions& options = {});
 
+/// Loads what several stems need, for one StemStream that gives them all from
+/// one forward pass per chunk. `stems` empty means every valid stem of the
+/// model (its sources, then "instrumental" when it has "vocals"). Throws as
+/// load_model(spec, stem), and std::invalid_argument for a repeated stem.
+LoadedModel load_model(const std::string& spec, const std::vector<std::string>& stems,
+                       const LoadOptions& options = {});
+
 /// The valid stems of a model with these sources: its sources, plus
 /// "instrumental" when it has "vocals".
 std::vector<std::string> valid_stems(const std::vector<std::string>& sources);
@@ -177,8 +187,10 @@ std::vector<std::string> valid_stems(const std::vector<std::string>& sources);
 
 class StreamSeparator;
 
-/// One stem of a model as a stream of interleaved stereo audio. The stem is
-/// one source of the model, or ("instrumental") the sum of the other sources.
+/// The stems of a model (LoadedModel::stems(): one, or several loaded together)
+/// as a stream of interleaved stereo audio. A stem is one source of the
+/// model, or ("instrumental") the sum of the other sources. Every stem comes
+/// from the same forward passes: one per chunk, however many stems.
 class StemStream {
  public:
   /// Output and model audio channels (every Demucs model is stereo).
@@ -195,8 +207,16 @@ class StemStream {
   /// `frames` frames of `channels` (1 or 2) interleaved float samples; mono is
   /// duplicated to stereo, as upstream's convert_audio does.
   void push(const float* interleaved, std::int64_t frames, int channels);
-  /// The frames of the stem final since the last pull, interleaved stereo.
+  /// The frames of the (first) stem final since the last pull, interleaved stereo.
   std::vector<float> pull();
+  /// The frames final since the last pull, one interleaved stereo vector per
+  /// stem, in stems() order, all of the same length; a stem set unwanted comes
+  /// back empty and costs no copy.
+  std::vector<std::vector<float>> pull_stems();
+  /// The output stems, in order.
+  const std::vector<std::string>& stems() const { return stems_; }
+  /// Whether pull_stems() fills stem `index` (all are wanted at first).
+  void set_stem_wanted(std::size_t index, bool wanted);
   /// End of stream: every pushed frame becomes final. A second call does nothing.
   void finish();
   /// Back to a fresh stream with the same model and options.
@@ -206,6 +226,9 @@ class StemStream {
   int samplerate() const;
   std::int64_t frames_pushed() const;
   std::int64_t frames_pulled() const;
+  /// Forward calls of the network(s) since construction, resets included
+  /// (one per batch of chunks and bag member, whatever the number of stems).
+  std::int64_t forward_calls() const;
   /// Frames that must follow a frame before it is final (the algorithmic latency).
   std::int64_t latency_frames() const;
   /// The segment of the separation, in frames.
@@ -213,7 +236,9 @@ class StemStream {
 
  private:
   std::unique_ptr<StreamSeparator> separator_;
-  bool sum_sources_ = false;
+  std::vector<std::string> stems_;
+  std::vector<std::vector<std::int64_t>> parts_;  // per stem: rows of the separator's output summed
+  std::vector<char> wanted_;                      // per stem
   std::int64_t segment_frames_ = 0;
   std::vector<float> stereo_;  // mono input duplicated, reused between pushes
 };
