@@ -2,6 +2,7 @@
 
 #include "network/compute_precision.h"
 #include "network/htdemucs_layout.h"
+#include "network/openblas_kernels.h"
 #include "network/torch_compat.h"
 
 #include <ATen/ATen.h>
@@ -43,6 +44,7 @@ HTDemucs::HTDemucs(HTDemucsConfig config, std::string origin, at::Device device,
   if (device.is_cuda()) {
     use_exact_float32_on_cuda();
   }
+  select_openblas_kernels();
 }
 
 std::shared_ptr<HTDemucs> HTDemucs::from_checkpoint(const Checkpoint& checkpoint, at::Device device,

@@ -1,0 +1,20 @@
+// OpenBLAS picks its kernels for the CPU it runs on when it loads. Debian 12's
+// OpenBLAS 0.3.21 does not know newer CPUs (here an Intel Xeon of family 6,
+// model 0xCF, with AVX-512) and falls back to its Prescott (SSE3) kernels:
+// LibTorch's float32 matrix products then run at about half the speed the
+// CPU's AVX-512 kernels give (95 against 200-230 GFLOP/s on 2 cores).
+#pragma once
+
+#include <string>
+
+namespace demucs {
+
+// Once per process, before the first matrix product: when the OpenBLAS that
+// LibTorch calls runs its Prescott fallback on a CPU with AVX2 or AVX-512,
+// it is re-initialised with the kernels the CPU's instruction set supports
+// (SkylakeX for AVX-512, Haswell for AVX2+FMA). A user's OPENBLAS_CORETYPE is left as it is; so is any BLAS
+// that is not OpenBLAS. Returns OpenBLAS's core name ("" when the BLAS is
+// not OpenBLAS).
+std::string select_openblas_kernels();
+
+}  // namespace demucs
