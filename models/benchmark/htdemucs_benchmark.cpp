@@ -31,6 +31,7 @@
 
 #include <ATen/ATen.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 
@@ -45,6 +46,19 @@
 namespace {
 
 using demucs::benchmark::Stopwatch;
+
+// The resident set now (/proc/self/statm), MiB.
+double current_rss_mib() {
+  long pages_total = 0, pages_resident = 0;
+  std::FILE* statm = std::fopen("/proc/self/statm", "r");
+  if (statm == nullptr) {
+    return -1;
+  }
+  const int read = std::fscanf(statm, "%ld %ld", &pages_total, &pages_resident);
+  std::fclose(statm);
+  return read == 2 ? static_cast<double>(pages_resident) * static_cast<double>(sysconf(_SC_PAGESIZE)) / (1024.0 * 1024.0)
+                   : -1;
+}
 
 double peak_rss_mib() {
   rusage usage{};
@@ -123,6 +137,7 @@ int run_case(const Case& c, const std::string& device_name, const std::string& c
           ? demucs::HTDemucs::with_random_weights(demucs::official_htdemucs_kwargs(), device, 0, precision)
           : demucs::HTDemucs::from_checkpoint(demucs::read_checkpoint(checkpoint), device, precision);
   const double load_s = load_time.seconds();
+  const double loaded_rss_mib = current_rss_mib();
 
   double warmup_s = 0;
   if (device.is_cuda()) {
@@ -160,10 +175,10 @@ int run_case(const Case& c, const std::string& device_name, const std::string& c
   std::printf(
       "{\"device\": \"%s\", \"precision\": \"%s\", \"batch_size\": %d, \"threads\": %d, "
       "\"audio_seconds\": %.1f, \"load_seconds\": %.3f, \"warmup_seconds\": %.3f, \"compute_seconds\": %.2f, "
-      "\"compute_per_audio_second\": %.4f, \"peak_rss_mib\": %.1f, \"gpu_peak_allocated_mib\": %s, "
+      "\"compute_per_audio_second\": %.4f, \"rss_after_load_mib\": %.1f, \"peak_rss_mib\": %.1f, \"gpu_peak_allocated_mib\": %s, "
       "\"gpu_peak_reserved_mib\": %s}\n",
       device.str().c_str(), c.precision.c_str(), c.batch_size, c.threads, c.audio_seconds, load_s, warmup_s,
-      compute_s, compute_s / c.audio_seconds, peak_rss_mib(),
+      compute_s, compute_s / c.audio_seconds, loaded_rss_mib, peak_rss_mib(),
       mib_or_null(gpu ? gpu->peak_allocated_bytes : 0, gpu.has_value()).c_str(),
       mib_or_null(gpu ? gpu->peak_reserved_bytes : 0, gpu.has_value()).c_str());
   if (profile_ops) {
