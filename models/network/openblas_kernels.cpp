@@ -63,4 +63,35 @@ std::string select_openblas_kernels() {
   return core;
 }
 
+namespace {
+
+using GetThreads = int (*)();
+using SetThreads = void (*)(int);
+
+std::mutex blas_threads_mutex;
+int single_threaded_users = 0;
+int threads_before = 0;
+
+}  // namespace
+
+SingleThreadedBlas::SingleThreadedBlas() {
+  static const auto get = reinterpret_cast<GetThreads>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
+  static const auto set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
+  const std::lock_guard<std::mutex> lock(blas_threads_mutex);
+  if (single_threaded_users++ == 0 && get != nullptr && set != nullptr) {
+    threads_before = get();
+    if (threads_before != 1) {
+      set(1);
+    }
+  }
+}
+
+SingleThreadedBlas::~SingleThreadedBlas() {
+  static const auto set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
+  const std::lock_guard<std::mutex> lock(blas_threads_mutex);
+  if (--single_threaded_users == 0 && set != nullptr && threads_before > 1) {
+    set(threads_before);
+  }
+}
+
 }  // namespace demucs

@@ -17,4 +17,18 @@ namespace demucs {
 // not OpenBLAS).
 std::string select_openblas_kernels();
 
+// While one lives (in any thread), OpenBLAS runs each call in the calling
+// thread alone (openblas_set_num_threads(1)); the previous count comes back
+// when the last one ends. For matrix products that libdemucs itself splits
+// between LibTorch's OpenMP threads: one pool of threads for everything, and
+// no OpenBLAS threads competing with OpenMP threads that spin between
+// operations (OMP_WAIT_POLICY unset). Without OpenBLAS, nothing happens.
+class SingleThreadedBlas {
+ public:
+  SingleThreadedBlas();
+  ~SingleThreadedBlas();
+  SingleThreadedBlas(const SingleThreadedBlas&) = delete;
+  SingleThreadedBlas& operator=(const SingleThreadedBlas&) = delete;
+};
+
 }  // namespace demucs
