@@ -5,12 +5,19 @@
 //
 //   htdemucs-benchmark [--threads 1,2] [--seconds 30,120] [--checkpoint FILE.th]
 //                      [--device cpu|cuda|auto] [--precision fp32,fp16] [--batch-size 1,4,8]
-//   OMP_WAIT_POLICY=PASSIVE htdemucs-benchmark ...   (what demucs-vocals itself uses)
+//   htdemucs-benchmark --threads 2 --seconds 20 --upstream-src DIR [--repeats 3] [--python python3]
+//   htdemucs-benchmark --threads 2 --seconds 20 --profile-ops   (per-operator times on stderr)
+//
+// With --upstream-src DIR (a copy of upstream's demucs/ package) and a Python
+// with torch, every case also runs upstream's apply_model on the same audio
+// length (upstream_apply_model.py, next to this file), alternating with ours
+// --repeats times, and the JSON gives the median ratio ours / upstream.
 //
 // Each (threads, seconds, precision, batch size) case runs in a child process
 // of its own, so that its peak RSS and GPU memory peak are its own. On CUDA a
 // warm-up forward pass (cuDNN's first calls) is timed apart from the rest.
 #include "benchmark/child_process.h"
+#include "benchmark/op_profile.h"
 #include "benchmark/stopwatch.h"
 #include "checkpoint/checkpoint_reader.h"
 #include "network/compute_device.h"
@@ -24,6 +31,9 @@
 
 #include <ATen/ATen.h>
 #include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
 
 #include <cstdio>
 #include <cstdlib>
@@ -36,6 +46,19 @@
 namespace {
 
 using demucs::benchmark::Stopwatch;
+
+// The resident set now (/proc/self/statm), MiB.
+double current_rss_mib() {
+  long pages_total = 0, pages_resident = 0;
+  std::FILE* statm = std::fopen("/proc/self/statm", "r");
+  if (statm == nullptr) {
+    return -1;
+  }
+  const int read = std::fscanf(statm, "%ld %ld", &pages_total, &pages_resident);
+  std::fclose(statm);
+  return read == 2 ? static_cast<double>(pages_resident) * static_cast<double>(sysconf(_SC_PAGESIZE)) / (1024.0 * 1024.0)
+                   : -1;
+}
 
 double peak_rss_mib() {
   rusage usage{};
@@ -77,8 +100,34 @@ struct Case {
   int batch_size = 1;
 };
 
+std::string load_average() {
+  double loads[3] = {0, 0, 0};
+  if (getloadavg(loads, 3) != 3) {
+    return "null";
+  }
+  char text[64];
+  std::snprintf(text, sizeof text, "[%.2f, %.2f, %.2f]", loads[0], loads[1], loads[2]);
+  return text;
+}
+
+// A number field of a one-line JSON object ("key": value), or -1.
+double json_number(const std::string& json, const std::string& key) {
+  const std::string quoted = "\"" + key + "\": ";
+  const std::size_t at = json.find(quoted);
+  return at == std::string::npos ? -1.0 : std::atof(json.c_str() + at + quoted.size());
+}
+
+double median(std::vector<double> values) {
+  if (values.empty()) {
+    return -1;
+  }
+  std::sort(values.begin(), values.end());
+  const std::size_t n = values.size();
+  return n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+}
+
 // One case, in this process: prints one JSON object.
-int run_case(const Case& c, const std::string& device_name, const std::string& checkpoint) {
+int run_case(const Case& c, const std::string& device_name, const std::string& checkpoint, bool profile_ops) {
   demucs::set_compute_threads(c.threads);
   const c10::Device device = demucs::parse_compute_device(device_name);
   const demucs::Precision precision = demucs::parse_precision(c.precision);
@@ -88,6 +137,7 @@ int run_case(const Case& c, const std::string& device_name, const std::string& c
           ? demucs::HTDemucs::with_random_weights(demucs::official_htdemucs_kwargs(), device, 0, precision)
           : demucs::HTDemucs::from_checkpoint(demucs::read_checkpoint(checkpoint), device, precision);
   const double load_s = load_time.seconds();
+  const double loaded_rss_mib = current_rss_mib();
 
   double warmup_s = 0;
   if (device.is_cuda()) {
@@ -104,6 +154,9 @@ int run_case(const Case& c, const std::string& device_name, const std::string& c
   const int rate = model->samplerate();
   const auto total = static_cast<int64_t>(c.audio_seconds * rate);
   at::manual_seed(1);
+  if (profile_ops) {
+    demucs::benchmark::start_op_profile();
+  }
   const Stopwatch compute_time;
   int64_t produced = 0;
   for (int64_t done = 0; done < total; done += rate) {
@@ -122,21 +175,27 @@ int run_case(const Case& c, const std::string& device_name, const std::string& c
   std::printf(
       "{\"device\": \"%s\", \"precision\": \"%s\", \"batch_size\": %d, \"threads\": %d, "
       "\"audio_seconds\": %.1f, \"load_seconds\": %.3f, \"warmup_seconds\": %.3f, \"compute_seconds\": %.2f, "
-      "\"compute_per_audio_second\": %.4f, \"peak_rss_mib\": %.1f, \"gpu_peak_allocated_mib\": %s, "
+      "\"compute_per_audio_second\": %.4f, \"rss_after_load_mib\": %.1f, \"peak_rss_mib\": %.1f, \"gpu_peak_allocated_mib\": %s, "
       "\"gpu_peak_reserved_mib\": %s}\n",
       device.str().c_str(), c.precision.c_str(), c.batch_size, c.threads, c.audio_seconds, load_s, warmup_s,
-      compute_s, compute_s / c.audio_seconds, peak_rss_mib(),
+      compute_s, compute_s / c.audio_seconds, loaded_rss_mib, peak_rss_mib(),
       mib_or_null(gpu ? gpu->peak_allocated_bytes : 0, gpu.has_value()).c_str(),
       mib_or_null(gpu ? gpu->peak_reserved_bytes : 0, gpu.has_value()).c_str());
+  if (profile_ops) {
+    demucs::benchmark::print_op_profile(stderr, 25);
+  }
   return 0;
 }
 
 std::string run_child(const std::string& self, const Case& c, const std::string& device,
-                      const std::string& checkpoint) {
+                      const std::string& checkpoint, bool profile_ops) {
   std::vector<std::string> arguments = {"--case", std::to_string(c.threads), std::to_string(c.audio_seconds),
                                         c.precision, std::to_string(c.batch_size), "--device", device};
   if (!checkpoint.empty()) {
     arguments.insert(arguments.end(), {"--checkpoint", checkpoint});
+  }
+  if (profile_ops) {
+    arguments.emplace_back("--profile-ops");
   }
   const demucs::benchmark::ChildResult child = demucs::benchmark::run_child_process(self, arguments);
   if (!child.ok) {
@@ -144,6 +203,40 @@ std::string run_child(const std::string& self, const Case& c, const std::string&
               << ", batch " << c.batch_size << " failed: " << child.failure << "\n";
   }
   return child.ok ? child.output : "";
+}
+
+// Upstream's apply_model for the same case, in a Python child process.
+std::string run_upstream(const std::string& python, const std::string& upstream_src, const Case& c) {
+  const demucs::benchmark::ChildResult child = demucs::benchmark::run_child_process(
+      python, {DEMUCS_UPSTREAM_SCRIPT, "--upstream-src", upstream_src, "--threads", std::to_string(c.threads),
+               "--seconds", std::to_string(c.audio_seconds)});
+  if (!child.ok) {
+    std::cerr << "error: upstream's apply_model failed: " << child.failure << "\n";
+  }
+  return child.ok ? child.output : "";
+}
+
+// The interpreter (sys.executable) of the first of `python`, python3 and
+// /usr/bin/python3 that can import torch, or "".
+std::string python_with_torch(const std::string& python) {
+  for (const std::string& candidate : {python, std::string("python3"), std::string("/usr/bin/python3")}) {
+    if (candidate.empty()) {
+      continue;
+    }
+    const std::string command = candidate + " -c 'import sys, torch; print(sys.executable)' 2>/dev/null";
+    std::FILE* pipe = popen(command.c_str(), "r");
+    if (pipe == nullptr) {
+      continue;
+    }
+    char path[4096] = {0};
+    const bool read = std::fgets(path, sizeof path, pipe) != nullptr;
+    if (pclose(pipe) == 0 && read) {
+      std::string found(path);
+      found.erase(found.find_last_not_of("\n") + 1);
+      return found;
+    }
+  }
+  return "";
 }
 
 }  // namespace
@@ -155,6 +248,10 @@ int main(int argc, char** argv) {
   std::vector<double> batch_sizes = {1};
   std::string device = "cpu";
   std::string checkpoint;
+  std::string upstream_src;
+  std::string python;
+  int repeats = 1;
+  bool profile_ops = false;
   bool single_case = false;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
@@ -178,17 +275,26 @@ int main(int argc, char** argv) {
       device = argv[++i];
     } else if (arg == "--checkpoint" && has_value) {
       checkpoint = argv[++i];
+    } else if (arg == "--upstream-src" && has_value) {
+      upstream_src = argv[++i];
+    } else if (arg == "--python" && has_value) {
+      python = argv[++i];
+    } else if (arg == "--repeats" && has_value) {
+      repeats = std::max(1, std::atoi(argv[++i]));
+    } else if (arg == "--profile-ops") {
+      profile_ops = true;
     } else {
       std::cerr << "usage: " << argv[0]
                 << " [--threads 1,2] [--seconds 30,120] [--device cpu|cuda|auto] [--precision fp32,fp16,bf16]"
-                   " [--batch-size 1,4,8] [--checkpoint FILE.th]\n";
+                   " [--batch-size 1,4,8] [--checkpoint FILE.th] [--upstream-src DIR [--python PATH]] [--repeats N]"
+                   " [--profile-ops]\n";
       return 2;
     }
   }
   try {
     if (single_case) {
       return run_case({static_cast<int>(threads[0]), durations[0], precisions[0], static_cast<int>(batch_sizes[0])},
-                      device, checkpoint);
+                      device, checkpoint, profile_ops);
     }
     // Refuse a device or precision this machine cannot run before any child starts.
     const c10::Device parsed = demucs::parse_compute_device(device);
@@ -207,20 +313,53 @@ int main(int argc, char** argv) {
             << "\", \"device\": \"" << device << "\", \"gpu_memory_figures\": "
             << (demucs::device_memory_figures_available() ? "true" : "false") << ", \"omp_wait_policy\": \""
             << (wait_policy ? wait_policy : "default") << "\", \"cases\": [\n";
+  const std::string upstream_python = upstream_src.empty() ? "" : python_with_torch(python);
+  if (!upstream_src.empty() && upstream_python.empty()) {
+    std::cerr << "note: no Python with torch found (--python PATH): upstream's apply_model is not measured\n";
+  }
   bool first = true;
   int failures = 0;
+  const auto emit = [&](const std::string& implementation, int repeat, const std::string& load,
+                        const std::string& result) {
+    std::cout << (first ? "  " : ",\n  ") << "{\"implementation\": \"" << implementation
+              << "\", \"repeat\": " << repeat << ", \"load_average_before\": " << load << ", "
+              << result.substr(1) << std::flush;
+    first = false;
+  };
   for (double t : threads) {
     for (double s : durations) {
       for (const std::string& precision : precisions) {
         for (double batch : batch_sizes) {
-          const std::string result =
-              run_child(self, {static_cast<int>(t), s, precision, static_cast<int>(batch)}, device, checkpoint);
-          if (result.empty()) {
-            ++failures;
-            continue;
+          const Case c{static_cast<int>(t), s, precision, static_cast<int>(batch)};
+          std::vector<double> ours, theirs;
+          for (int repeat = 0; repeat < repeats; ++repeat) {
+            std::string load = load_average();
+            const std::string result = run_child(self, c, device, checkpoint, profile_ops);
+            if (result.empty()) {
+              ++failures;
+              continue;
+            }
+            emit("demucs-vocals", repeat, load, result);
+            ours.push_back(json_number(result, "compute_seconds"));
+            if (!upstream_python.empty()) {
+              load = load_average();
+              const std::string upstream = run_upstream(upstream_python, upstream_src, c);
+              if (upstream.empty()) {
+                ++failures;
+                continue;
+              }
+              emit("upstream", repeat, load, upstream);
+              theirs.push_back(json_number(upstream, "compute_seconds"));
+            }
           }
-          std::cout << (first ? "  " : ",\n  ") << result << std::flush;
-          first = false;
+          if (!theirs.empty() && !ours.empty()) {
+            char summary[256];
+            std::snprintf(summary, sizeof summary,
+                          "{\"summary\": true, \"threads\": %d, \"audio_seconds\": %.1f, \"median_ours_s\": %.2f, "
+                          "\"median_upstream_s\": %.2f, \"ratio_ours_to_upstream\": %.3f}",
+                          c.threads, c.audio_seconds, median(ours), median(theirs), median(ours) / median(theirs));
+            std::cout << ",\n  " << summary << std::flush;
+          }
         }
       }
     }

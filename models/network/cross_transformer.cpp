@@ -1,14 +1,62 @@
 #include "network/cross_transformer.h"
 
+#include "network/openblas_kernels.h"
 #include "network/positional_embedding.h"
 #include "network/torch_compat.h"
 
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
+#include <vector>
 
 namespace demucs {
+
+namespace {
+
+// Float32 on the CPU without autocast: the matrix products below are split
+// between LibTorch's threads by libdemucs itself, each calling a
+// single-threaded OpenBLAS (CrossTransformer's SingleThreadedBlas).
+bool split_between_threads(const at::Tensor& x) {
+  return x.device().is_cpu() && x.scalar_type() == at::kFloat &&
+         !torch_compat::autocast_enabled(c10::DeviceType::CPU);
+}
+
+// at::linear(x, weight, bias), the rows of x split between the threads; the
+// same addmm on each row as at::linear's on all of them.
+at::Tensor linear(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias) {
+  if (!split_between_threads(x)) {
+    return at::linear(x, weight, bias);
+  }
+  const at::Tensor rows = x.reshape({-1, x.size(-1)}).contiguous();
+  at::Tensor out = at::empty({rows.size(0), weight.size(0)}, rows.options());
+  const at::Tensor weight_t = weight.t();
+  constexpr int64_t kRowGrain = 64;
+  at::parallel_for(0, rows.size(0), kRowGrain, [&](int64_t begin, int64_t end) {
+    at::Tensor block = out.slice(0, begin, end);
+    at::addmm_out(block, bias, rows.slice(0, begin, end), weight_t);
+  });
+  std::vector<int64_t> sizes = x.sizes().vec();
+  sizes.back() = weight.size(0);
+  return out.view(sizes);
+}
+
+// softmax(q k^T) v for the queries [start, end): scores of one block stay
+// small and the full (N, N) matrix is never held. The softmax is float32
+// under autocast too, as PyTorch's on CUDA.
+void attend_block(const at::Tensor& q, const at::Tensor& keys_t, const at::Tensor& value, int64_t start, int64_t end,
+                  at::Tensor& mixed) {
+  const at::Tensor scores = at::softmax(at::bmm(q.slice(1, start, end), keys_t), -1, at::kFloat);
+  const at::Tensor block = at::bmm(scores, value);
+  if (!mixed.defined()) {
+    mixed = at::empty({q.size(0), q.size(1), value.size(2)}, block.options());
+  }
+  mixed.slice(1, start, end).copy_(block);
+}
+
+}  // namespace
 
 at::Tensor attention(const at::Tensor& query, const at::Tensor& key, const at::Tensor& value) {
   if constexpr (torch_compat::kHasFusedAttention) {
@@ -17,23 +65,30 @@ at::Tensor attention(const at::Tensor& query, const at::Tensor& key, const at::T
   const int64_t n = query.size(1), head_dim = query.size(2);
   const at::Tensor q = query / std::sqrt(static_cast<double>(head_dim));
   const at::Tensor keys_t = key.transpose(1, 2).contiguous();
-  // softmax(q k^T) v, a block of queries at a time: the scores of one block
-  // stay in cache and the full (N, N) matrix is never held. With OpenMP's
-  // threads asleep between operations (OMP_WAIT_POLICY=PASSIVE, as
-  // demucs-vocals runs) the whole model ran ~5% faster than unblocked on
-  // 2 cores; with busy-waiting threads the many small products cost ~15%.
-  // The softmax is float32 under autocast too, as PyTorch's on CUDA.
   constexpr int64_t kQueryBlock = 256;
   at::Tensor mixed;
-  for (int64_t start = 0; start < n; start += kQueryBlock) {
-    const int64_t end = std::min(n, start + kQueryBlock);
-    const at::Tensor scores = at::softmax(at::bmm(q.slice(1, start, end), keys_t), -1, at::kFloat);
-    const at::Tensor block = at::bmm(scores, value);
-    if (!mixed.defined()) {
-      mixed = at::empty({query.size(0), n, head_dim}, block.options());
+  if (!split_between_threads(q)) {
+    for (int64_t start = 0; start < n; start += kQueryBlock) {
+      attend_block(q, keys_t, value, start, std::min(n, start + kQueryBlock), mixed);
     }
-    mixed.slice(1, start, end).copy_(block);
+    return mixed;
   }
+  // Blocks of at most kQueryBlock queries, as many as a multiple of the
+  // thread count, each thread taking a run of them: one parallel region for
+  // the whole attention.
+  const int64_t threads = at::get_num_threads();
+  int64_t blocks = (n + kQueryBlock - 1) / kQueryBlock;
+  blocks = (blocks + threads - 1) / threads * threads;
+  const int64_t block_size = (n + blocks - 1) / blocks;
+  mixed = at::empty({q.size(0), n, value.size(2)}, q.options());
+  at::parallel_for(0, blocks, 1, [&](int64_t first, int64_t last) {
+    for (int64_t b = first; b < last; ++b) {
+      const int64_t start = std::min(n, b * block_size), end = std::min(n, (b + 1) * block_size);
+      if (start < end) {
+        attend_block(q, keys_t, value, start, end, mixed);
+      }
+    }
+  });
   return mixed;
 }
 
@@ -57,12 +112,12 @@ at::Tensor MultiheadAttention::operator()(const at::Tensor& query, const at::Ten
   const auto split_heads = [&](const at::Tensor& t, int64_t n) {
     return t.view({batch, n, heads_, head_dim}).transpose(1, 2).reshape({batch * heads_, n, head_dim});
   };
-  const at::Tensor q = split_heads(at::linear(query, w[0], b[0]), nq);
-  const at::Tensor k = split_heads(at::linear(key_value, w[1], b[1]), nk);
-  const at::Tensor v = split_heads(at::linear(key_value, w[2], b[2]), nk);
+  const at::Tensor q = split_heads(linear(query, w[0], b[0]), nq);
+  const at::Tensor k = split_heads(linear(key_value, w[1], b[1]), nk);
+  const at::Tensor v = split_heads(linear(key_value, w[2], b[2]), nk);
   at::Tensor mixed = attention(q, k, v);
   mixed = mixed.reshape({batch, heads_, nq, head_dim}).transpose(1, 2).reshape({batch, nq, dim});
-  return at::linear(mixed, out_weight_, out_bias_);
+  return linear(mixed, out_weight_, out_bias_);
 }
 
 TokenNorm TokenNorm::load(WeightStore& weights, const std::string& prefix, Kind kind, int64_t dim) {
@@ -118,8 +173,8 @@ TransformerLayer TransformerLayer::load(WeightStore& weights, const std::string&
 }
 
 at::Tensor TransformerLayer::feed_forward(const at::Tensor& x) const {
-  const at::Tensor h = at::linear(x, linear1_w_, linear1_b_);
-  return at::linear(gelu_ ? at::gelu(h) : at::relu(h), linear2_w_, linear2_b_);
+  const at::Tensor h = linear(x, linear1_w_, linear1_b_);
+  return linear(gelu_ ? at::gelu(h) : at::relu(h), linear2_w_, linear2_b_);
 }
 
 at::Tensor TransformerLayer::operator()(const at::Tensor& x, const at::Tensor& other) const {
@@ -179,6 +234,10 @@ at::Tensor CrossTransformer::time_positions(int64_t length, int64_t dim, at::Dev
 }
 
 std::pair<at::Tensor, at::Tensor> CrossTransformer::operator()(const at::Tensor& x_in, const at::Tensor& xt_in) const {
+  std::optional<SingleThreadedBlas> one_pool;
+  if (split_between_threads(x_in)) {
+    one_pool.emplace();
+  }
   const int64_t channels = x_in.size(1), freqs = x_in.size(2), frames = x_in.size(3);
   const double w = config_.t_weight_pos_embed;
 

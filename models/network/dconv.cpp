@@ -37,9 +37,13 @@ at::Tensor DConv::operator()(const at::Tensor& x) const {
 
 at::Tensor DConv::along_time(at::Tensor x) const {
   for (const Layer& layer : layers_) {
-    at::Tensor y = at::gelu(layer.norm1(layer.dilated(x)));
+    // The normalisations' outputs are fresh tensors: GELU in place, and the
+    // LayerScale and residual sum in the GLU's output, so that no more than
+    // one (2 * channels)-wide tensor and the input live at a time.
+    at::Tensor y = layer.norm1(layer.dilated(x));
+    at::gelu_out(y, y);
     y = at::glu(layer.norm2(layer.expand(y)), 1);
-    x = x + layer.scale.unsqueeze(1) * y;
+    x = y.mul_(layer.scale.unsqueeze(1)).add_(x);
   }
   return x;
 }

@@ -2,6 +2,8 @@
 
 #include "network/compute_precision.h"
 #include "network/htdemucs_layout.h"
+#include "network/openblas_kernels.h"
+#include "network/tensor_memory.h"
 #include "network/torch_compat.h"
 
 #include <ATen/ATen.h>
@@ -31,6 +33,13 @@ void use_exact_float32_on_cuda() {
   at::globalContext().setAllowTF32CuBLAS(false);
 }
 
+// What the CPU needs set up once per process, before the weights exist:
+// OpenBLAS's kernels for this CPU, and where large tensors get their memory.
+void prepare_cpu_runtime() {
+  select_openblas_kernels();
+  use_large_page_tensor_memory();
+}
+
 }  // namespace
 
 HTDemucs::HTDemucs(HTDemucsConfig config, std::string origin, at::Device device, Precision precision)
@@ -53,6 +62,7 @@ std::shared_ptr<HTDemucs> HTDemucs::from_checkpoint(const Checkpoint& checkpoint
   }
   const HTDemucsConfig config = HTDemucsConfig::from_kwargs(checkpoint.kwargs, checkpoint.path);
   check_precision_on_device(precision, device);
+  prepare_cpu_runtime();
   WeightStore weights(checkpoint.state, checkpoint.path, device);
   auto model = build(config, checkpoint.path, device, precision, weights);
   weights.expect_all_taken();
@@ -63,6 +73,7 @@ std::shared_ptr<HTDemucs> HTDemucs::with_random_weights(const std::map<std::stri
                                                         at::Device device, uint64_t seed, Precision precision) {
   const HTDemucsConfig config = HTDemucsConfig::from_kwargs(kwargs, "random weights");
   check_precision_on_device(precision, device);
+  prepare_cpu_runtime();
   WeightStore weights = WeightStore::random(seed, device);
   return build(config, "random weights", device, precision, weights);
 }

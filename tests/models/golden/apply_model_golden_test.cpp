@@ -13,6 +13,7 @@
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
+#include <iostream>
 #include <random>
 #include <string>
 #include <vector>
@@ -37,7 +38,9 @@ void expect_matches(const at::Tensor& expected, const at::Tensor& out, const std
   ASSERT_EQ(out.sizes(), expected.sizes());
   for (size_t i = 0; i < stems.size(); ++i) {
     const auto s = static_cast<int64_t>(i);
-    EXPECT_GE(snr_db(expected[s], out[s]), kMinSnrDb) << stems[i];
+    const double snr = snr_db(expected[s], out[s]);
+    std::cout << stems[i] << " snr " << snr << " dB\n";
+    EXPECT_GE(snr, kMinSnrDb) << stems[i];
   }
 }
 
