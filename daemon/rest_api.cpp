@@ -63,12 +63,6 @@ bool is_method(SoupServerMessage *message, const char *method) {
   return g_strcmp0(soup_server_message_get_method(message), method) == 0;
 }
 
-const char *audio_content_type(const std::string &format) {
-  if (format == "flac") return "audio/flac";
-  if (format == "mp3") return "audio/mpeg";
-  return "audio/wav";
-}
-
 }  // namespace
 
 RestApi::RestApi(SoupServer *server, JobScheduler &scheduler, const ModelProvisioner &model,
@@ -428,22 +422,7 @@ void RestApi::reply_download(SoupServerMessage *message, const Job &job, const s
   }
   if (!stem.empty()) return reply_stem_file(message, job, stem);
   if (job_has_several_stems(job)) return reply_stem_archive(message, job);
-  GError *error = nullptr;
-  GMappedFile *mapped = g_mapped_file_new(job.output_path.c_str(), FALSE, &error);
-  if (mapped == nullptr) {
-    reply_error(message, SOUP_STATUS_NOT_FOUND,
-                "The result of this job is gone: " + redact_server_paths(error ? error->message : "missing file") + ".");
-    g_clear_error(&error);
-    return;
-  }
-  GBytes *bytes = g_mapped_file_get_bytes(mapped);
-  g_mapped_file_unref(mapped);
-  SoupMessageHeaders *headers = soup_server_message_get_response_headers(message);
-  soup_message_headers_set_content_type(headers, audio_content_type(job.format), nullptr);
-  soup_message_headers_replace(headers, "Content-Disposition", attachment_disposition(download_file_name(job)).c_str());
-  soup_server_message_set_status(message, SOUP_STATUS_OK, nullptr);
-  soup_message_body_append_bytes(soup_server_message_get_response_body(message), bytes);
-  g_bytes_unref(bytes);
+  reply_result_file(message, job.output_path, job.format, download_file_name(job));
 }
 
 void RestApi::reply_delete(SoupServerMessage *message, const std::string &id) {

@@ -20,7 +20,17 @@ const char *content_type(const std::string &format) {
   return "audio/wav";
 }
 
-void reply_file(SoupServerMessage *message, const std::string &path, const char *type, const std::string &name) {
+std::string joined(const std::vector<std::string> &items) {
+  std::string text;
+  for (const auto &item : items) text += (text.empty() ? "" : ", ") + item;
+  return text;
+}
+
+}  // namespace
+
+void reply_result_file(SoupServerMessage *message, const std::string &path, const std::string &format,
+                       const std::string &name) {
+  const char *type = content_type(format);
   GError *error = nullptr;
   GMappedFile *mapped = g_mapped_file_new(path.c_str(), FALSE, &error);
   if (mapped == nullptr) {
@@ -39,14 +49,6 @@ void reply_file(SoupServerMessage *message, const std::string &path, const char 
   g_bytes_unref(bytes);
 }
 
-std::string joined(const std::vector<std::string> &items) {
-  std::string text;
-  for (const auto &item : items) text += (text.empty() ? "" : ", ") + item;
-  return text;
-}
-
-}  // namespace
-
 void reply_stem_file(SoupServerMessage *message, const Job &job, const std::string &stem) {
   const std::vector<std::string> stems = produced_stems(job);
   if (std::find(stems.begin(), stems.end(), stem) == stems.end()) {
@@ -55,11 +57,11 @@ void reply_stem_file(SoupServerMessage *message, const Job &job, const std::stri
     return;
   }
   const std::string path = job_has_several_stems(job) ? job_stem_path(job, stem) : job.output_path;
-  reply_file(message, path, content_type(job.format), stem_download_name(job, stem));
+  reply_result_file(message, path, job.format, stem_download_name(job, stem));
 }
 
 void reply_stem_archive(SoupServerMessage *message, const Job &job) {
-  reply_file(message, job_stem_archive_path(job), content_type("zip"), stem_archive_download_name(job));
+  reply_result_file(message, job_stem_archive_path(job), "zip", stem_archive_download_name(job));
 }
 
 std::pair<std::string, std::string> stem_download_route(const std::string &path) {

@@ -12,6 +12,11 @@
 
 namespace demucs {
 
+/// 200 with the file at `path` (audio/wav, audio/flac, audio/mpeg or
+/// application/zip by `format`) as an attachment named `name`; 404 when the
+/// file is gone.
+void reply_result_file(SoupServerMessage *message, const std::string &path, const std::string &format,
+                       const std::string &name);
 void reply_stem_file(SoupServerMessage *message, const Job &job, const std::string &stem);
 void reply_stem_archive(SoupServerMessage *message, const Job &job);
 
