@@ -467,7 +467,7 @@ void PostgresJobStore::take_notifications() const {
   if (connection_ == nullptr) return;
   bool any = false;
   while (PGnotify *notification = PQnotifies(connection_)) {
-    JsonParser *parser = json_parser_new();
+    g_autoptr(JsonParser) parser = json_parser_new();
     if (json_parser_load_from_data(parser, notification->extra, -1, nullptr) &&
         JSON_NODE_HOLDS_OBJECT(json_parser_get_root(parser))) {
       JsonObject *object = json_node_get_object(json_parser_get_root(parser));
@@ -483,7 +483,6 @@ void PostgresJobStore::take_notifications() const {
         any = true;
       }
     }
-    g_object_unref(parser);
     PQfreemem(notification);
   }
   if (any) deliver_later();

@@ -32,17 +32,15 @@ bool PostgresServer::run(const std::vector<std::string> &arguments, std::string 
   std::vector<char *> argv;
   for (std::string &argument : command) argv.push_back(argument.data());
   argv.push_back(nullptr);
-  gchar *out = nullptr;
+  g_autofree gchar *out = nullptr;
   gint status = 0;
-  GError *error = nullptr;
+  g_autoptr(GError) error = nullptr;
   const bool spawned = g_spawn_sync(folder_.c_str(), argv.data(), nullptr,
                                     static_cast<GSpawnFlags>(G_SPAWN_SEARCH_PATH | G_SPAWN_STDERR_TO_DEV_NULL),
                                     nullptr, nullptr, &out, nullptr, &status, &error);
   output = out ? out : "";
-  g_free(out);
   if (!spawned) {
     output = error->message;
-    g_error_free(error);
     return false;
   }
   return g_spawn_check_wait_status(status, nullptr);
@@ -55,9 +53,8 @@ PostgresServer::PostgresServer() {
     problem_ = "no PostgreSQL 15 in " + bin_ + " (install postgresql-15: scripts/install-deps.sh --tests)";
     return;
   }
-  gchar *folder = g_dir_make_tmp("demucs-postgres-XXXXXX", nullptr);
+  g_autofree gchar *folder = g_dir_make_tmp("demucs-postgres-XXXXXX", nullptr);
   folder_ = folder;
-  g_free(folder);
   if (geteuid() == 0) {
     const passwd *postgres = getpwnam("postgres");
     if (postgres == nullptr) {
