@@ -97,12 +97,6 @@ int run_program(int argc, char **argv) {
 }  // namespace demucs
 
 int main(int argc, char **argv) {
-  // LibTorch's OpenMP threads busy-wait between operations by default, while
-  // OpenBLAS's threads do the matrix products: on two cores a separation ran
-  // 27% faster with them asleep (see README, Benchmarks). libgomp reads this
-  // when the demucsvocals plugin loads LibTorch, after this point; a value
-  // the user set is kept.
-  g_setenv("OMP_WAIT_POLICY", "PASSIVE", FALSE);
   // Only the character set (for GOptionContext's help text); numbers stay in the C format.
   std::setlocale(LC_CTYPE, "");
   return demucs::run_program(argc, argv);

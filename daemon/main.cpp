@@ -336,10 +336,6 @@ int run(int argc, char **argv) {
 
 int main(int argc, char **argv) {
   std::setlocale(LC_ALL, "");
-  // LibTorch's OpenMP threads (in the demucsvocals plugin) busy-wait by
-  // default, which costs a quarter of the speed on small machines; libgomp
-  // reads this when the plugin loads it.
-  g_setenv("OMP_WAIT_POLICY", "PASSIVE", FALSE);
   if (argc > 1 && std::strcmp(argv[1], "worker") == 0) return demucs::run_worker(argc, argv);
   return demucs::run(argc, argv);
 }

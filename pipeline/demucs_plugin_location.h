@@ -1,10 +1,11 @@
 // Where a program finds the demucsvocals element (the plugin in gst-plugin/).
 //
 // The plugin is an ordinary GStreamer plugin, loaded from a folder like any
-// other; nothing links it into the programs. GStreamer looks in
+// other (in the build tree gst-plugin/loader; it loads the elements' library
+// itself); nothing links it into the programs. GStreamer looks in
 // GST_PLUGIN_PATH, then in its own system folder. On top of that:
 // - a program run from the build tree (its executable under the build root)
-//   puts the build's gst-plugin folder first in GST_PLUGIN_PATH before
+//   puts the build's plugin folder first in GST_PLUGIN_PATH before
 //   gst_init, so that the element just built is the one used, even when an
 //   older copy is installed in the system folder;
 // - an installed program whose prefix is not GStreamer's own (/usr/local)

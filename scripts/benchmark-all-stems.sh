@@ -12,7 +12,7 @@ model="$1"
 seconds="${2:-30}"
 pairs="${3:-2}"
 build="${BUILD_DIR:-build}"
-export GST_PLUGIN_PATH="$PWD/$build/gst-plugin" OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
+export GST_PLUGIN_PATH="$PWD/$build/gst-plugin/loader" OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
 temp="$(mktemp -d)"
 trap 'rm -rf "$temp"' EXIT
 

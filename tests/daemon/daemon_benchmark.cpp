@@ -966,7 +966,7 @@ int main(int argc, char **argv) {
 
   // The defaults of tests/daemon/meson.build's test environment.
   set_default_env("DEMUCS_TEST_DATA", DEMUCS_SOURCE_ROOT "/tests/data");
-  set_default_env("GST_PLUGIN_PATH", DEMUCS_BUILD_ROOT "/gst-plugin");
+  set_default_env("GST_PLUGIN_PATH", DEMUCS_BUILD_ROOT "/gst-plugin/loader");
   set_default_env("GST_REGISTRY", DEMUCS_BUILD_ROOT "/tests/daemon/registry-benchmark.bin");
   set_default_env("OMP_WAIT_POLICY", "PASSIVE");
 

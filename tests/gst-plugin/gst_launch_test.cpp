@@ -324,6 +324,52 @@ TEST(Launch, MissingModelFailsBeforePlayingWithThePathAndTheFix) {
   EXPECT_EQ(log.find("Setting pipeline to PLAYING"), std::string::npos) << log;
 }
 
+// LibTorch's OpenMP runtime reads its wait policy once, when the plugin's
+// loader loads the elements' library: gst-launch-1.0 without OMP_WAIT_POLICY
+// gets PASSIVE threads (a spin count of 0; libgomp's default spins 300000
+// times), and a policy the user set is kept. libgomp prints what it runs with
+// under OMP_DISPLAY_ENV=verbose (once per process that loads it: the
+// registry's scanner, and gst-launch-1.0 itself).
+std::vector<std::string> openmp_spin_counts(const std::string& environment) {
+  const ProcessResult result =
+      run("env -u OMP_WAIT_POLICY OMP_DISPLAY_ENV=verbose " + environment +
+          " gst-launch-1.0 audiotestsrc num-buffers=5 ! audio/x-raw,rate=44100,channels=2 ! " + kElement +
+          " ! fakesink");
+  EXPECT_TRUE(result.succeeded()) << result.out << result.err;
+  std::vector<std::string> counts;
+  std::istringstream lines(result.err);
+  for (std::string line; std::getline(lines, line);) {
+    const std::size_t at = line.find("GOMP_SPINCOUNT = '");
+    if (at != std::string::npos) counts.push_back(line.substr(at + 18, line.find('\'', at + 18) - at - 18));
+  }
+  return counts;
+}
+
+TEST(Launch, OpenMpThreadsSleepBetweenOperationsUnlessTheUserSaysOtherwise) {
+  for (const std::string& count : openmp_spin_counts("")) EXPECT_EQ(count, "0");
+  EXPECT_FALSE(openmp_spin_counts("").empty()) << "libgomp printed no GOMP_SPINCOUNT";
+  const std::vector<std::string> active = openmp_spin_counts("OMP_WAIT_POLICY=ACTIVE");
+  ASSERT_FALSE(active.empty());
+  for (const std::string& count : active) EXPECT_NE(count, "0") << "the user's ACTIVE was overridden";
+}
+
+// The plugin file without its elements' library (a broken installation):
+// the element is missing and the reason is on stderr.
+TEST(Inspect, PluginWithoutItsElementsLibrarySaysWhatIsMissing) {
+  const char* plugin_folder = g_getenv("GST_PLUGIN_PATH");
+  ASSERT_NE(plugin_folder, nullptr);
+  testing::ScratchDirectory scratch;
+  const std::string copy = scratch.file("libgstdemucsvocals.so");
+  ASSERT_TRUE(run("cp " + quoted(std::string(plugin_folder) + "/libgstdemucsvocals.so") + " " + quoted(copy))
+                  .succeeded());
+  const ProcessResult result =
+      run("env GST_PLUGIN_PATH=" + quoted(scratch.path()) + " GST_REGISTRY=" + quoted(scratch.file("registry.bin")) +
+          " GST_PLUGIN_SYSTEM_PATH_1_0= GST_PLUGIN_SYSTEM_PATH= gst-inspect-1.0 demucsvocals");
+  EXPECT_FALSE(result.succeeded());
+  EXPECT_NE(result.err.find("libdemucsvocals-elements.so is not installed next to " + copy), std::string::npos)
+      << result.out << result.err;
+}
+
 TEST(Inspect, DescribesTheElementAndEveryProperty) {
   const ProcessResult result = run("gst-inspect-1.0 demucsvocals");
   ASSERT_TRUE(result.succeeded()) << result.err;

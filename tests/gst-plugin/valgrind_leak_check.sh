@@ -36,7 +36,7 @@ indirect=$(lost "indirectly lost")
 echo "definitely lost: $definite bytes, indirectly lost: $indirect bytes (log: $log)"
 # The leak records: from "... are definitely/indirectly lost ..." to the blank line.
 records=$(awk '/are (definitely|indirectly) lost/ { inside = 1 } inside { print } /^==[0-9]+== $/ { inside = 0 }' "$log")
-if printf '%s\n' "$records" | grep -q "libgstdemucsvocals"; then
+if printf '%s\n' "$records" | grep -Eq "libgstdemucsvocals|libdemucsvocals-elements"; then
   echo "a leak record passes through the demucsvocals plugin:"
   printf '%s\n' "$records"
   exit 1

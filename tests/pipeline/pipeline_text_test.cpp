@@ -67,7 +67,7 @@ TEST(MissingElementText, ForDemucsvocalsSaysWhereItWasLookedFor) {
   EXPECT_NE(text.find("\"demucsvocals\" was not found"), std::string::npos) << text;
   EXPECT_NE(text.find("GST_PLUGIN_PATH"), std::string::npos) << text;
   // This test runs from the build tree: the build's plugin folder.
-  EXPECT_EQ(demucs_plugin_folder(), std::string(DEMUCS_BUILD_ROOT) + "/gst-plugin");
+  EXPECT_EQ(demucs_plugin_folder(), std::string(DEMUCS_BUILD_ROOT) + "/gst-plugin/loader");
   EXPECT_NE(text.find(demucs_plugin_folder()), std::string::npos) << text;
 }
 
