@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <stdexcept>
 
@@ -85,6 +86,15 @@ ChildResult run_child_process(const std::string& program, const std::vector<std:
   }
   result.ok = result.failure.empty();
   return result;
+}
+
+double json_number(const std::string& json, const std::string& key) {
+  const std::string quoted = "\"" + key + "\": ";
+  const std::size_t at = json.find(quoted);
+  if (at == std::string::npos) {
+    throw std::runtime_error("no " + key + " in " + json);
+  }
+  return std::strtod(json.c_str() + at + quoted.size(), nullptr);
 }
 
 }  // namespace demucs::benchmark

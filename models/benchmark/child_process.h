@@ -25,4 +25,8 @@ std::string this_program_path();
 // standard error going to ours, waits for it and returns its output.
 ChildResult run_child_process(const std::string& program, const std::vector<std::string>& arguments);
 
+// The number after "key": in a child's one-line JSON report. Throws
+// std::runtime_error when the report has no such key.
+double json_number(const std::string& json, const std::string& key);
+
 }  // namespace demucs::benchmark

@@ -17,8 +17,10 @@
 // of its own, so that its peak RSS and GPU memory peak are its own. On CUDA a
 // warm-up forward pass (cuDNN's first calls) is timed apart from the rest.
 #include "benchmark/child_process.h"
+#include "benchmark/median.h"
 #include "benchmark/op_profile.h"
 #include "benchmark/stopwatch.h"
+#include "benchmark/upstream_runner.h"
 #include "checkpoint/checkpoint_reader.h"
 #include "network/compute_device.h"
 #include "network/compute_precision.h"
@@ -45,6 +47,8 @@
 
 namespace {
 
+using demucs::benchmark::json_number;
+using demucs::benchmark::median;
 using demucs::benchmark::Stopwatch;
 
 // The resident set now (/proc/self/statm), MiB.
@@ -108,22 +112,6 @@ std::string load_average() {
   char text[64];
   std::snprintf(text, sizeof text, "[%.2f, %.2f, %.2f]", loads[0], loads[1], loads[2]);
   return text;
-}
-
-// A number field of a one-line JSON object ("key": value), or -1.
-double json_number(const std::string& json, const std::string& key) {
-  const std::string quoted = "\"" + key + "\": ";
-  const std::size_t at = json.find(quoted);
-  return at == std::string::npos ? -1.0 : std::atof(json.c_str() + at + quoted.size());
-}
-
-double median(std::vector<double> values) {
-  if (values.empty()) {
-    return -1;
-  }
-  std::sort(values.begin(), values.end());
-  const std::size_t n = values.size();
-  return n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
 }
 
 // One case, in this process: prints one JSON object.
@@ -207,36 +195,12 @@ std::string run_child(const std::string& self, const Case& c, const std::string&
 
 // Upstream's apply_model for the same case, in a Python child process.
 std::string run_upstream(const std::string& python, const std::string& upstream_src, const Case& c) {
-  const demucs::benchmark::ChildResult child = demucs::benchmark::run_child_process(
-      python, {DEMUCS_UPSTREAM_SCRIPT, "--upstream-src", upstream_src, "--threads", std::to_string(c.threads),
-               "--seconds", std::to_string(c.audio_seconds)});
+  const demucs::benchmark::ChildResult child = demucs::benchmark::run_upstream_script(
+      python, upstream_src, {"--threads", std::to_string(c.threads), "--seconds", std::to_string(c.audio_seconds)});
   if (!child.ok) {
     std::cerr << "error: upstream's apply_model failed: " << child.failure << "\n";
   }
   return child.ok ? child.output : "";
-}
-
-// The interpreter (sys.executable) of the first of `python`, python3 and
-// /usr/bin/python3 that can import torch, or "".
-std::string python_with_torch(const std::string& python) {
-  for (const std::string& candidate : {python, std::string("python3"), std::string("/usr/bin/python3")}) {
-    if (candidate.empty()) {
-      continue;
-    }
-    const std::string command = candidate + " -c 'import sys, torch; print(sys.executable)' 2>/dev/null";
-    std::FILE* pipe = popen(command.c_str(), "r");
-    if (pipe == nullptr) {
-      continue;
-    }
-    char path[4096] = {0};
-    const bool read = std::fgets(path, sizeof path, pipe) != nullptr;
-    if (pclose(pipe) == 0 && read) {
-      std::string found(path);
-      found.erase(found.find_last_not_of("\n") + 1);
-      return found;
-    }
-  }
-  return "";
 }
 
 }  // namespace
@@ -313,7 +277,7 @@ int main(int argc, char** argv) {
             << "\", \"device\": \"" << device << "\", \"gpu_memory_figures\": "
             << (demucs::device_memory_figures_available() ? "true" : "false") << ", \"omp_wait_policy\": \""
             << (wait_policy ? wait_policy : "default") << "\", \"cases\": [\n";
-  const std::string upstream_python = upstream_src.empty() ? "" : python_with_torch(python);
+  const std::string upstream_python = upstream_src.empty() ? "" : demucs::benchmark::python_with_torch(python);
   if (!upstream_src.empty() && upstream_python.empty()) {
     std::cerr << "note: no Python with torch found (--python PATH): upstream's apply_model is not measured\n";
   }

@@ -3,6 +3,7 @@
 //
 //   pipeline-benchmark [--seconds 30] [--repeats 3] [--threads N] [--only speed|memory]
 //                      [--memory-seconds 60,600] [--seed 1] [--keep-temp]
+//   pipeline-benchmark --only speed --upstream-src DIR [--python PATH]
 //
 // speed: the full-size htdemucs architecture with random weights (seeded),
 // written as an official-format float16 checkpoint; --seconds of stereo noise
@@ -18,6 +19,14 @@
 // compute seconds per audio second exclude the model load; the *_with_load
 // figures include it. Both cases use the same thread count and stem (vocals).
 //
+// With --upstream-src DIR (a copy of upstream's demucs/ package) and a Python
+// with torch, each of those runs is followed by upstream's whole job on the
+// same files, in a Python child process (models/benchmark/
+// upstream_apply_model.py): the same .th through upstream's load_model (the
+// load), then the WAV read, apply_model (split, overlap 0.25, no shifts, the
+// same thread count) and the vocals stem written as a float WAV (the compute).
+// The JSON adds upstream's medians and the ratios ours / upstream.
+//
 // memory: the pipeline with the tiny fixture model (tests/data) on 1 and 10
 // minutes of noise; peak RSS of each child process (wait4), and their ratio.
 //
@@ -25,7 +34,9 @@
 // program sets PASSIVE (as demucs-vocals does; a value already set is kept)
 // for the child processes, which do all the measured work.
 #include "benchmark/child_process.h"
+#include "benchmark/median.h"
 #include "benchmark/stopwatch.h"
+#include "benchmark/upstream_runner.h"
 #include "noise_wav.h"
 
 #include "checkpoint/checkpoint_writer.h"
@@ -67,7 +78,9 @@ struct Options {
   std::uint64_t seed = 1;
   bool keep_temp = false;
   std::string tiny_model = DEMUCS_TINY_MODEL;
-  std::string command;  // as given, for the JSON
+  std::string upstream_src;  // "": upstream is not measured
+  std::string python;        // tried first for upstream, before python3 and /usr/bin/python3
+  std::string command;       // as given, for the JSON
 };
 
 const char* omp_wait_policy() {
@@ -182,22 +195,6 @@ int pipeline_case(const std::vector<std::string>& args) {
 
 // --- The parent: inputs, child processes, figures ---------------------------
 
-// The number after "key": in a child's flat JSON line.
-double json_number(const std::string& json, const std::string& key) {
-  const std::string quoted = "\"" + key + "\": ";
-  const auto at = json.find(quoted);
-  if (at == std::string::npos) {
-    throw std::runtime_error("no " + key + " in " + json);
-  }
-  return std::stod(json.substr(at + quoted.size()));
-}
-
-double median(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  const size_t n = values.size();
-  return n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
-}
-
 // The machine's 1-minute load average: other work slows every figure down.
 double load_average() {
   double load = 0;
@@ -219,11 +216,9 @@ struct Run {
   double cpu_per_audio_second() const { return cpu_s / audio_seconds; }
 };
 
-Run run_case(const std::string& name, const std::vector<std::string>& arguments, double audio_seconds) {
-  std::vector<std::string> child_arguments = {"--case", name};
-  child_arguments.insert(child_arguments.end(), arguments.begin(), arguments.end());
-  const double load_before = load_average();
-  const ChildResult child = run_child_process(this_program_path(), child_arguments);
+// The figures of a child process that printed load_seconds, frames and
+// compute_seconds. Throws std::runtime_error when it failed.
+Run finished_run(const std::string& name, const ChildResult& child, double audio_seconds, double load_before) {
   if (!child.ok) {
     throw std::runtime_error("the " + name + " case failed (" + child.failure + ")");
   }
@@ -237,6 +232,33 @@ Run run_case(const std::string& name, const std::vector<std::string>& arguments,
   run.peak_rss_mib = child.peak_rss_mib;
   run.cpu_s = child.cpu_seconds;
   run.child_json = child.output;
+  return run;
+}
+
+Run run_case(const std::string& name, const std::vector<std::string>& arguments, double audio_seconds) {
+  std::vector<std::string> child_arguments = {"--case", name};
+  child_arguments.insert(child_arguments.end(), arguments.begin(), arguments.end());
+  const double load_before = load_average();
+  return finished_run(name, run_child_process(this_program_path(), child_arguments), audio_seconds, load_before);
+}
+
+// Upstream's whole job on the same files, in a Python child process; checks
+// that the stem it wrote is as long as the input.
+Run run_upstream(const std::string& python, const Options& options, const std::string& model_path,
+                 const std::string& input_path, const std::string& output_path, double audio_seconds) {
+  const double load_before = load_average();
+  const ChildResult child = run_upstream_script(
+      python, options.upstream_src,
+      {"--threads", std::to_string(options.threads), "--checkpoint", model_path, "--input", input_path, "--output",
+       output_path, "--stem", kStem});
+  Run run = finished_run("upstream", child, audio_seconds, load_before);
+  const std::int64_t input_frames = NoiseWavReader(input_path).frames();
+  const std::int64_t output_frames = wav_file_frames(output_path);
+  std::filesystem::remove(output_path);
+  if (output_frames != input_frames) {
+    throw std::runtime_error("upstream wrote " + std::to_string(output_frames) + " frames for " +
+                             std::to_string(input_frames));
+  }
   return run;
 }
 
@@ -265,6 +287,11 @@ std::string speed_json(const Options& options, const std::string& folder) {
   const std::string model_path = folder + "/htdemucs-random.th";
   const std::string input_path = folder + "/noise.wav";
   const std::string output_path = folder + "/vocals.wav";
+  const std::string upstream_output_path = folder + "/upstream-vocals.wav";
+  const std::string python = options.upstream_src.empty() ? "" : python_with_torch(options.python);
+  if (!options.upstream_src.empty() && python.empty()) {
+    progress("note: no Python with torch found (--python PATH): upstream is not measured");
+  }
   {
     progress("writing the full-size htdemucs architecture with random weights (seed " + std::to_string(options.seed) +
              ") to " + model_path);
@@ -280,18 +307,29 @@ std::string speed_json(const Options& options, const std::string& folder) {
   write_noise_wav(input_path, frames, kRate, options.seed);
   const double audio_seconds = static_cast<double>(frames) / kRate;
 
-  // Alternating, so that a change in the machine's load touches both alike.
-  std::vector<Run> separator_runs, pipeline_runs;
+  // Alternating, so that a change in the machine's load touches all alike.
+  std::vector<Run> separator_runs, pipeline_runs, upstream_runs;
   std::vector<std::string> runs;
   const std::string threads = std::to_string(options.threads);
   for (int r = 1; r <= options.repeats; ++r) {
-    progress("speed run " + std::to_string(r) + "/" + std::to_string(options.repeats) + ": separator");
+    const std::string run_name = "speed run " + std::to_string(r) + "/" + std::to_string(options.repeats) + ": ";
+    const auto run_upstream_after = [&](const std::string& ours) {
+      if (!python.empty()) {
+        progress(run_name + "upstream, after the " + ours);
+        upstream_runs.push_back(
+            run_upstream(python, options, model_path, input_path, upstream_output_path, audio_seconds));
+        runs.push_back(run_json(upstream_runs.back(), r));
+      }
+    };
+    progress(run_name + "separator");
     separator_runs.push_back(run_case("separator", {model_path, input_path, threads}, audio_seconds));
     runs.push_back(run_json(separator_runs.back(), r));
-    progress("speed run " + std::to_string(r) + "/" + std::to_string(options.repeats) + ": pipeline");
+    run_upstream_after("separator");
+    progress(run_name + "pipeline");
     pipeline_runs.push_back(run_case("pipeline", {model_path, input_path, output_path, threads}, audio_seconds));
     runs.push_back(run_json(pipeline_runs.back(), r));
     std::filesystem::remove(output_path);
+    run_upstream_after("pipeline");
   }
   const auto medians = [](const std::vector<Run>& list, double (Run::*figure)() const) {
     std::vector<double> values;
@@ -306,6 +344,13 @@ std::string speed_json(const Options& options, const std::string& folder) {
   const double pipeline_with_load = medians(pipeline_runs, &Run::with_load_per_audio_second);
   const double separator_cpu = medians(separator_runs, &Run::cpu_per_audio_second);
   const double pipeline_cpu = medians(pipeline_runs, &Run::cpu_per_audio_second);
+  const auto median_peak_rss = [](const std::vector<Run>& list) {
+    std::vector<double> values;
+    for (const Run& run : list) {
+      values.push_back(run.peak_rss_mib);
+    }
+    return median(values);
+  };
   std::error_code error;
   const double model_mib = static_cast<double>(std::filesystem::file_size(model_path, error)) / (1024.0 * 1024.0);
 
@@ -338,7 +383,26 @@ std::string speed_json(const Options& options, const std::string& folder) {
       << "    \"separator_median_process_cpu_per_audio_second\": " << number(separator_cpu) << ",\n"
       << "    \"pipeline_median_process_cpu_per_audio_second\": " << number(pipeline_cpu) << ",\n"
       << "    \"ratio_process_cpu\": " << number(pipeline_cpu / separator_cpu) << ",\n"
-      << "    \"goal\": \"ratio_pipeline_to_separator < 1.05\",\n"
+      << "    \"separator_median_peak_rss_mib\": " << number(median_peak_rss(separator_runs), 1) << ",\n"
+      << "    \"pipeline_median_peak_rss_mib\": " << number(median_peak_rss(pipeline_runs), 1) << ",\n";
+  if (!upstream_runs.empty()) {
+    const double upstream_median = medians(upstream_runs, &Run::per_audio_second);
+    out << "    \"upstream\": {\"python\": " << json_string(python)
+        << ", \"source\": " << json_string(options.upstream_src)
+        << ", \"job\": \"upstream_apply_model.py after each of our runs: the same .th through demucs.states."
+           "load_model (load_seconds), then the same WAV read, apply_model (split, overlap 0.25, shifts 0, the same "
+           "threads) and the vocals stem written as a float WAV (compute_seconds)\", \"last_report\": "
+        << upstream_runs.back().child_json << "},\n"
+        << "    \"upstream_median_per_audio_second\": " << number(upstream_median) << ",\n"
+        << "    \"upstream_median_with_load_per_audio_second\": "
+        << number(medians(upstream_runs, &Run::with_load_per_audio_second)) << ",\n"
+        << "    \"upstream_median_process_cpu_per_audio_second\": "
+        << number(medians(upstream_runs, &Run::cpu_per_audio_second)) << ",\n"
+        << "    \"upstream_median_peak_rss_mib\": " << number(median_peak_rss(upstream_runs), 1) << ",\n"
+        << "    \"ratio_separator_to_upstream\": " << number(separator_median / upstream_median) << ",\n"
+        << "    \"ratio_pipeline_to_upstream\": " << number(pipeline_median / upstream_median) << ",\n";
+  }
+  out << "    \"goal\": \"ratio_pipeline_to_separator < 1.05\",\n"
       << "    \"goal_met\": " << (pipeline_median / separator_median < 1.05 ? "true" : "false") << "\n"
       << "  }";
   return out.str();
@@ -377,6 +441,7 @@ std::string memory_json(const Options& options, const std::string& folder) {
 const char* const kUsage =
     "usage: pipeline-benchmark [--seconds S] [--repeats N] [--threads N] [--only speed|memory]\n"
     "                          [--memory-seconds SHORT,LONG] [--seed N] [--tiny-model FILE.th] [--keep-temp]\n"
+    "                          [--upstream-src DIR [--python PATH]]\n"
     "  --seconds S          audio length of the speed runs (default 30)\n"
     "  --repeats N          speed runs of each case (default 3); medians are reported\n"
     "  --threads N          compute threads for both cases (default: every core)\n"
@@ -384,7 +449,10 @@ const char* const kUsage =
     "  --memory-seconds A,B input lengths of the memory runs (default 60,600)\n"
     "  --seed N             seed of the random weights and the noise (default 1)\n"
     "  --tiny-model FILE    model of the memory runs (default tests/data/htdemucs-tiny-4s.th)\n"
-    "  --keep-temp          keep the temporary folder (model, audio) and print its path\n";
+    "  --keep-temp          keep the temporary folder (model, audio) and print its path\n"
+    "  --upstream-src DIR   also time upstream Demucs (DIR holds its demucs/ package) on the same\n"
+    "                       model and input after each speed run, with a Python that has torch\n"
+    "  --python PATH        that Python, tried before python3 and /usr/bin/python3\n";
 
 [[noreturn]] void usage_error(const std::string& problem) {
   std::cerr << "pipeline-benchmark: " << problem << "\n" << kUsage;
@@ -471,6 +539,10 @@ Options parse_options(int argc, char** argv) {
       }
     } else if (arg == "--tiny-model") {
       options.tiny_model = take_value();
+    } else if (arg == "--upstream-src") {
+      options.upstream_src = take_value();
+    } else if (arg == "--python") {
+      options.python = take_value();
     } else if (arg == "--keep-temp" && !has_value) {
       options.keep_temp = true;
     } else {
@@ -479,6 +551,12 @@ Options parse_options(int argc, char** argv) {
   }
   if (options.memory && !std::filesystem::is_regular_file(options.tiny_model)) {
     usage_error("no model file " + options.tiny_model + " (--tiny-model)");
+  }
+  if (!options.upstream_src.empty() && !std::filesystem::is_regular_file(options.upstream_src + "/demucs/apply.py")) {
+    usage_error("no upstream demucs/ package in " + options.upstream_src + " (--upstream-src)");
+  }
+  if (!options.upstream_src.empty() && !options.speed) {
+    usage_error("--upstream-src compares the speed runs: not with --only memory");
   }
   if (options.threads == 0) {
     options.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
