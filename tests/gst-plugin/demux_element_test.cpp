@@ -3,11 +3,11 @@
 // holes, jumps back, a live source). The plugin comes from the build tree
 // (GST_PLUGIN_PATH, set by meson).
 #include "gst-plugin/gstdemucsseparator.h"
+#include "element_test_support.h"
 #include "support/interleaved_audio.h"
 #include "support/npy_file.h"
 #include "support/snr.h"
 #include "support/test_data.h"
-#include "support/wav_file.h"
 
 #include <ATen/ATen.h>
 #include <gst/app/gstappsrc.h>
@@ -16,39 +16,26 @@
 #include <gtest/gtest.h>
 
 #include <map>
-#include <mutex>
 #include <string>
 #include <vector>
 
 namespace demucs {
 namespace {
 
-using testing::interleaved;
+using testing::add_recording_probe;
+using testing::fixture_samples;
+using testing::init_gstreamer;
+using testing::kMinSnrDb;
+using testing::kMixFrames;
+using testing::kRate;
+using testing::PadRecording;
 using testing::planar_stereo;
+using testing::push_eos_and_wait;
+using testing::raw_caps;
 using testing::read_npy;
-using testing::read_wav;
 using testing::snr_db;
 using testing::test_data;
-
-constexpr double kMinSnrDb = 80.0;
-constexpr int kRate = 44100;
-constexpr int64_t kMixFrames = 264600;
-
-void init_gstreamer() {
-  static const bool initialized = [] {
-    gst_init(nullptr, nullptr);
-    return true;
-  }();
-  ASSERT_TRUE(initialized);
-  ASSERT_NE(gst_element_factory_find("demucsdemux"), nullptr) << "plugin not found in GST_PLUGIN_PATH";
-}
-
-std::vector<float> fixture_samples() { return interleaved(read_wav(test_data("mix.wav")).samples); }
-
-GstCaps* raw_caps() {
-  return gst_caps_new_simple("audio/x-raw", "format", G_TYPE_STRING, "F32LE", "layout", G_TYPE_STRING, "interleaved",
-                             "rate", G_TYPE_INT, kRate, "channels", G_TYPE_INT, 2, nullptr);
-}
+using testing::wait_for_end;
 
 GstElement* make_separator(const char* factory, const std::string& model = "htdemucs-tiny-4s.th") {
   GstElement* element = gst_element_factory_make(factory, nullptr);
@@ -64,63 +51,6 @@ std::vector<std::string> src_pad_names(GstElement* element) {
   }
   GST_OBJECT_UNLOCK(element);
   return names;
-}
-
-// What left one source pad: samples, timestamps, flags and events.
-struct PadRecording {
-  std::mutex mutex;
-  std::vector<float> samples;
-  std::vector<GstClockTime> pts;
-  std::vector<GstClockTime> durations;
-  std::vector<int64_t> frames;
-  std::vector<bool> discont;
-  std::vector<std::string> events;
-
-  void clear() {
-    samples.clear();
-    pts.clear();
-    durations.clear();
-    frames.clear();
-    discont.clear();
-    events.clear();
-  }
-  int64_t total_frames() {
-    std::lock_guard<std::mutex> lock(mutex);
-    return static_cast<int64_t>(samples.size()) / 2;
-  }
-  bool saw(const std::string& event) {
-    std::lock_guard<std::mutex> lock(mutex);
-    return std::find(events.begin(), events.end(), event) != events.end();
-  }
-};
-
-GstPadProbeReturn record(GstPad*, GstPadProbeInfo* info, gpointer data) {
-  auto* recording = static_cast<PadRecording*>(data);
-  std::lock_guard<std::mutex> lock(recording->mutex);
-  if (GST_PAD_PROBE_INFO_TYPE(info) & GST_PAD_PROBE_TYPE_BUFFER) {
-    GstBuffer* buffer = GST_PAD_PROBE_INFO_BUFFER(info);
-    GstMapInfo map;
-    gst_buffer_map(buffer, &map, GST_MAP_READ);
-    const auto* values = reinterpret_cast<const float*>(map.data);
-    recording->samples.insert(recording->samples.end(), values, values + map.size / sizeof(float));
-    recording->frames.push_back(static_cast<int64_t>(map.size / (2 * sizeof(float))));
-    gst_buffer_unmap(buffer, &map);
-    recording->pts.push_back(GST_BUFFER_PTS(buffer));
-    recording->durations.push_back(GST_BUFFER_DURATION(buffer));
-    recording->discont.push_back(GST_BUFFER_FLAG_IS_SET(buffer, GST_BUFFER_FLAG_DISCONT));
-  } else if (GST_PAD_PROBE_INFO_TYPE(info) & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM) {
-    GstEvent* event = GST_PAD_PROBE_INFO_EVENT(info);
-    if (GST_EVENT_TYPE(event) == GST_EVENT_FLUSH_STOP) {
-      recording->clear();
-    }
-    recording->events.push_back(GST_EVENT_TYPE_NAME(event));
-  }
-  return GST_PAD_PROBE_OK;
-}
-
-void add_recording_probe(GstPad* pad, PadRecording* recording) {
-  gst_pad_add_probe(pad, static_cast<GstPadProbeType>(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM),
-                    record, recording, nullptr);
 }
 
 // appsrc ! demucsdemux, with a fakesink on each pad named in `linked` and a
@@ -141,7 +71,7 @@ class DemuxPipeline {
     EXPECT_NE(gst_element_set_state(pipeline_, GST_STATE_READY), GST_STATE_CHANGE_FAILURE);
     for (const auto& name : src_pad_names(demux_)) {
       GstPad* pad = gst_element_get_static_pad(demux_, name.c_str());
-      add_recording_probe(pad, &recordings_[name]);
+      add_recording_probe(pad, &recordings_[name], GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM);
       if (std::find(linked.begin(), linked.end(), name) != linked.end()) {
         GstElement* sink = gst_element_factory_make("fakesink", nullptr);
         g_object_set(sink, "sync", FALSE, "async", FALSE, nullptr);
@@ -175,22 +105,7 @@ class DemuxPipeline {
   // EOS in, then waits for EOS (or an error) on the bus. "" on EOS.
   std::string finish() {
     gst_app_src_end_of_stream(GST_APP_SRC(appsrc_));
-    GstBus* bus = gst_element_get_bus(pipeline_);
-    GstMessage* message = gst_bus_timed_pop_filtered(bus, 120 * GST_SECOND,
-                                                     static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
-    gst_object_unref(bus);
-    std::string outcome = "timeout";
-    if (message != nullptr) {
-      outcome = "";
-      if (GST_MESSAGE_TYPE(message) == GST_MESSAGE_ERROR) {
-        GError* error = nullptr;
-        gst_message_parse_error(message, &error, nullptr);
-        outcome = error->message;
-        g_error_free(error);
-      }
-      gst_message_unref(message);
-    }
-    return outcome;
+    return wait_for_end(pipeline_);
   }
 
   guint64 forward_passes() {
@@ -213,7 +128,7 @@ class DemuxPipeline {
 // --- Pads ----------------------------------------------------------------------------
 
 TEST(Demux, PadsAreNamedAfterTheModelsSourcesPlusInstrumental) {
-  init_gstreamer();
+  init_gstreamer("demucsdemux");
   struct Case {
     std::string model;
     std::vector<std::string> pads;
@@ -241,7 +156,7 @@ TEST(Demux, PadsAreNamedAfterTheModelsSourcesPlusInstrumental) {
 
 // Every pad's stem equals upstream's, all from one forward pass per segment.
 TEST(Demux, EveryStemMatchesUpstreamWithOnePassPerSegment) {
-  init_gstreamer();
+  init_gstreamer("demucsdemux");
   DemuxPipeline all("htdemucs-tiny-4s.th",
                     {"src_drums", "src_bass", "src_other", "src_vocals", "src_instrumental"});
   all.play();
@@ -271,7 +186,7 @@ TEST(Demux, EveryStemMatchesUpstreamWithOnePassPerSegment) {
 }
 
 TEST(Demux, UnlinkedPadsDoNotStallTheLinkedOnesAndCostNoCopy) {
-  init_gstreamer();
+  init_gstreamer("demucsdemux");
   DemuxPipeline pipeline("htdemucs-tiny-6s.th", {"src_guitar", "src_instrumental"});
   pipeline.play();
   pipeline.push(fixture_samples());
@@ -286,7 +201,7 @@ TEST(Demux, UnlinkedPadsDoNotStallTheLinkedOnesAndCostNoCopy) {
 }
 
 TEST(Demux, NoLinkedPadIsANotLinkedError) {
-  init_gstreamer();
+  init_gstreamer("demucsdemux");
   DemuxPipeline pipeline("htdemucs-tiny-4s.th", {});
   pipeline.play();
   std::vector<float> samples = fixture_samples();
@@ -298,7 +213,7 @@ TEST(Demux, NoLinkedPadIsANotLinkedError) {
 }
 
 TEST(Demux, PlayingToNullMidStreamAndBackToPlayingGivesTheWholeStream) {
-  init_gstreamer();
+  init_gstreamer("demucsdemux");
   DemuxPipeline pipeline("htdemucs-tiny-4s.th", {"src_vocals", "src_drums"});
   pipeline.play();
   std::vector<float> part = fixture_samples();
@@ -326,7 +241,7 @@ class Harnessed {
     EXPECT_EQ(gst_element_set_state(element_, GST_STATE_READY), GST_STATE_CHANGE_SUCCESS);
     const char* src = demux ? "src_vocals" : "src";
     GstPad* pad = gst_element_get_static_pad(element_, src);
-    add_recording_probe(pad, &recording_);
+    add_recording_probe(pad, &recording_, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM);
     gst_object_unref(pad);
     harness_ = gst_harness_new_with_element(element_, "sink", src);
     GstCaps* caps = raw_caps();
@@ -353,16 +268,7 @@ class Harnessed {
     }
   }
 
-  void finish() {
-    ASSERT_TRUE(gst_harness_push_event(harness_, gst_event_new_eos()));
-    for (;;) {
-      GstEvent* event = gst_harness_pull_event(harness_);
-      ASSERT_NE(event, nullptr) << "no EOS within the harness timeout";
-      const bool eos = GST_EVENT_TYPE(event) == GST_EVENT_EOS;
-      gst_event_unref(event);
-      if (eos) break;
-    }
-  }
+  void finish() { push_eos_and_wait(harness_); }
 
   GstHarness* harness() { return harness_; }
   PadRecording& recording() { return recording_; }
@@ -375,7 +281,7 @@ class Harnessed {
 
 class BothElements : public ::testing::TestWithParam<const char*> {
  protected:
-  void SetUp() override { init_gstreamer(); }
+  void SetUp() override { init_gstreamer("demucsdemux"); }
 };
 
 // The output buffers' runs: [first pts, end) of each stretch of contiguous buffers.

@@ -3,6 +3,7 @@
 // progress, flushing) and small pipelines for state changes, errors and model
 // sharing. The plugin comes from the build tree (GST_PLUGIN_PATH, set by meson).
 #include "gst-plugin/gstdemucsvocals.h"
+#include "element_test_support.h"
 #include "separator/separate.h"
 #include "separator/stream_separator.h"
 #include "loading/stem_model.h"
@@ -13,7 +14,6 @@
 #include "support/scratch_directory.h"
 #include "support/snr.h"
 #include "support/test_data.h"
-#include "support/wav_file.h"
 
 #include <ATen/ATen.h>
 #include <gst/app/gstappsink.h>
@@ -29,32 +29,21 @@
 namespace demucs {
 namespace {
 
+using testing::add_recording_probe;
+using testing::fixture_mix;
+using testing::init_gstreamer;
 using testing::interleaved;
+using testing::kMinSnrDb;
+using testing::kMixFrames;
+using testing::kRate;
+using testing::PadRecording;
 using testing::planar_stereo;
+using testing::push_eos_and_wait;
+using testing::raw_caps;
 using testing::read_npy;
-using testing::read_wav;
 using testing::snr_db;
 using testing::test_data;
-
-constexpr double kMinSnrDb = 80.0;
-constexpr int kRate = 44100;
-constexpr int64_t kMixFrames = 264600;
-
-void init_gstreamer() {
-  static const bool initialized = [] {
-    gst_init(nullptr, nullptr);
-    return true;
-  }();
-  ASSERT_TRUE(initialized);
-  ASSERT_NE(gst_element_factory_find("demucsvocals"), nullptr) << "plugin not found in GST_PLUGIN_PATH";
-}
-
-at::Tensor fixture_mix() { return read_wav(test_data("mix.wav")).samples; }
-
-GstCaps* raw_caps(int channels, int rate = kRate) {
-  return gst_caps_new_simple("audio/x-raw", "format", G_TYPE_STRING, "F32LE", "layout", G_TYPE_STRING, "interleaved",
-                             "rate", G_TYPE_INT, rate, "channels", G_TYPE_INT, channels, nullptr);
-}
+using testing::wait_for_end;
 
 struct Properties {
   std::string model = "htdemucs-tiny-4s.th";
@@ -70,56 +59,6 @@ GstElement* make_element(const Properties& properties) {
   return element;
 }
 
-// What left the element's source pad, recorded by a probe (in the task's thread).
-struct Recording {
-  std::mutex mutex;
-  std::vector<float> samples;
-  std::vector<GstClockTime> pts;
-  std::vector<GstClockTime> durations;
-  std::vector<guint64> offsets;
-  std::vector<int64_t> buffer_frames;
-  std::vector<bool> discont;
-  std::vector<std::string> events;           // in order
-  std::vector<int64_t> frames_before_event;  // output frames before each event
-
-  void clear() {
-    samples.clear();
-    pts.clear();
-    durations.clear();
-    offsets.clear();
-    buffer_frames.clear();
-    discont.clear();
-    events.clear();
-    frames_before_event.clear();
-  }
-};
-
-GstPadProbeReturn record_data(GstPad*, GstPadProbeInfo* info, gpointer data) {
-  auto* recording = static_cast<Recording*>(data);
-  std::lock_guard<std::mutex> lock(recording->mutex);
-  if (GST_PAD_PROBE_INFO_TYPE(info) & GST_PAD_PROBE_TYPE_BUFFER) {
-    GstBuffer* buffer = GST_PAD_PROBE_INFO_BUFFER(info);
-    GstMapInfo map;
-    gst_buffer_map(buffer, &map, GST_MAP_READ);
-    const auto* values = reinterpret_cast<const float*>(map.data);
-    recording->samples.insert(recording->samples.end(), values, values + map.size / sizeof(float));
-    recording->buffer_frames.push_back(static_cast<int64_t>(map.size / (2 * sizeof(float))));
-    gst_buffer_unmap(buffer, &map);
-    recording->pts.push_back(GST_BUFFER_PTS(buffer));
-    recording->durations.push_back(GST_BUFFER_DURATION(buffer));
-    recording->offsets.push_back(GST_BUFFER_OFFSET(buffer));
-    recording->discont.push_back(GST_BUFFER_FLAG_IS_SET(buffer, GST_BUFFER_FLAG_DISCONT));
-  } else if (GST_PAD_PROBE_INFO_TYPE(info) & GST_PAD_PROBE_TYPE_EVENT_BOTH) {
-    GstEvent* event = GST_PAD_PROBE_INFO_EVENT(info);
-    if (GST_EVENT_TYPE(event) == GST_EVENT_FLUSH_STOP) {
-      recording->clear();
-    }
-    recording->events.push_back(GST_EVENT_TYPE_NAME(event));
-    recording->frames_before_event.push_back(static_cast<int64_t>(recording->samples.size() / 2));
-  }
-  return GST_PAD_PROBE_OK;
-}
-
 // A harnessed element with a bus and a recording probe.
 class HarnessedElement {
  public:
@@ -129,8 +68,7 @@ class HarnessedElement {
     bus_ = gst_bus_new();
     gst_element_set_bus(element_, bus_);
     GstPad* src = gst_element_get_static_pad(element_, "src");
-    gst_pad_add_probe(src, static_cast<GstPadProbeType>(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_BOTH),
-                      record_data, &recording_, nullptr);
+    add_recording_probe(src, &recording_, GST_PAD_PROBE_TYPE_EVENT_BOTH);
     gst_object_unref(src);
     harness_ = gst_harness_new_with_element(element_, "sink", "src");
     channels_ = channels;
@@ -158,16 +96,7 @@ class HarnessedElement {
   }
 
   // EOS, then waits until it came out.
-  void finish() {
-    ASSERT_TRUE(gst_harness_push_event(harness_, gst_event_new_eos()));
-    for (;;) {
-      GstEvent* event = gst_harness_pull_event(harness_);
-      ASSERT_NE(event, nullptr) << "no EOS within the harness timeout";
-      const bool eos = GST_EVENT_TYPE(event) == GST_EVENT_EOS;
-      gst_event_unref(event);
-      if (eos) break;
-    }
-  }
+  void finish() { push_eos_and_wait(harness_); }
 
   at::Tensor output() {
     std::lock_guard<std::mutex> lock(recording_.mutex);
@@ -188,14 +117,14 @@ class HarnessedElement {
 
   GstHarness* harness() { return harness_; }
   GstElement* element() { return element_; }
-  Recording& recording() { return recording_; }
+  PadRecording& recording() { return recording_; }
   void set_next_pts(GstClockTime pts) { next_pts_ = pts; }
 
  private:
   GstElement* element_ = nullptr;
   GstBus* bus_ = nullptr;
   GstHarness* harness_ = nullptr;
-  Recording recording_;
+  PadRecording recording_;
   int channels_ = 2;
   GstClockTime next_pts_ = 0;
 };
@@ -212,7 +141,7 @@ struct GoldenCase {
 class ElementGolden : public ::testing::TestWithParam<GoldenCase> {};
 
 TEST_P(ElementGolden, OutputMatchesUpstream) {
-  init_gstreamer();
+  init_gstreamer("demucsvocals");
   const GoldenCase& c = GetParam();
   HarnessedElement element(c.properties);
   element.push(interleaved(fixture_mix()), 4096);
@@ -234,7 +163,7 @@ INSTANTIATE_TEST_SUITE_P(
     [](const ::testing::TestParamInfo<GoldenCase>& info) { return info.param.name; });
 
 TEST(Element, InstrumentalIsTheSumOfTheNonVocalStems) {
-  init_gstreamer();
+  init_gstreamer("demucsvocals");
   HarnessedElement element({"htdemucs-tiny-4s.th", "instrumental", 0.25});
   const at::Tensor mix = fixture_mix();
   element.push(interleaved(mix), 10000);
@@ -251,7 +180,7 @@ TEST(Element, InstrumentalIsTheSumOfTheNonVocalStems) {
 // --- Stream behaviour ------------------------------------------------------------
 
 TEST(Element, MonoShortStreamGivesStereoOfTheSameLengthWithContinuousTimestamps) {
-  init_gstreamer();
+  init_gstreamer("demucsvocals");
   const GstClockTime first_pts = 3 * GST_SECOND;
   HarnessedElement element({}, 1, first_pts);
   const at::Tensor mono = fixture_mix()[0].narrow(0, 0, 13230).unsqueeze(0);  // 0.3 s
@@ -265,7 +194,7 @@ TEST(Element, MonoShortStreamGivesStereoOfTheSameLengthWithContinuousTimestamps)
   const at::Tensor expected = separate(model.bag, mono.expand({2, -1}).contiguous(), options)[0];
   EXPECT_GE(snr_db(expected, out), kMinSnrDb);
 
-  Recording& recording = element.recording();
+  PadRecording& recording = element.recording();
   ASSERT_FALSE(recording.pts.empty());
   EXPECT_EQ(recording.pts.front(), first_pts);
   EXPECT_TRUE(recording.discont.front());
@@ -284,7 +213,7 @@ TEST(Element, MonoShortStreamGivesStereoOfTheSameLengthWithContinuousTimestamps)
 }
 
 TEST(Element, EmptyStreamGivesEosAndNoAudio) {
-  init_gstreamer();
+  init_gstreamer("demucsvocals");
   HarnessedElement element({});
   element.finish();
   EXPECT_EQ(element.output().size(1), 0);
@@ -297,7 +226,7 @@ TEST(Element, EmptyStreamGivesEosAndNoAudio) {
 }
 
 TEST(Element, SerializedEventsStayAfterTheAudioBeforeThem) {
-  init_gstreamer();
+  init_gstreamer("demucsvocals");
   HarnessedElement element({});
   const std::vector<float> mix = interleaved(fixture_mix());
   const int64_t before_tag = 50000;
@@ -309,7 +238,7 @@ TEST(Element, SerializedEventsStayAfterTheAudioBeforeThem) {
   element.push(std::vector<float>(mix.begin() + before_tag * 2, mix.end()), 5000);
   element.finish();
 
-  Recording& recording = element.recording();
+  PadRecording& recording = element.recording();
   std::lock_guard<std::mutex> lock(recording.mutex);
   const auto& events = recording.events;
   // stream-start, caps, segment before any audio; the tag and the custom
@@ -331,7 +260,7 @@ TEST(Element, SerializedEventsStayAfterTheAudioBeforeThem) {
 }
 
 TEST(Element, OutputCapsAreStereoAtTheModelRate) {
-  init_gstreamer();
+  init_gstreamer("demucsvocals");
   HarnessedElement element({}, 1);
   element.push(std::vector<float>(1000, 0.0f), 1000);
   element.finish();
@@ -353,7 +282,7 @@ TEST(Element, OutputCapsAreStereoAtTheModelRate) {
 // Upstream is live here (the harness answers live): the latency also covers
 // the time to compute the chunks, one stride per batch (1 s at overlap 0.5).
 TEST(Element, LatencyIsTheSeparatorsPlusAStrideOfProcessingPlusUpstreams) {
-  init_gstreamer();
+  init_gstreamer("demucsvocals");
   HarnessedElement element({"htdemucs-tiny-4s.th", "vocals", 0.5});
   const GstClockTime upstream = 20 * GST_MSECOND;
   gst_harness_set_upstream_latency(element.harness(), upstream);
@@ -370,7 +299,7 @@ TEST(Element, LatencyIsTheSeparatorsPlusAStrideOfProcessingPlusUpstreams) {
 }
 
 TEST(Element, ProgressIsPostedPerSegmentNeverDecreasesAndEndsAt100) {
-  init_gstreamer();
+  init_gstreamer("demucsvocals");
   HarnessedElement element({});
   element.push(interleaved(fixture_mix()), 4096);
   element.finish();
@@ -399,7 +328,7 @@ TEST(Element, ProgressIsPostedPerSegmentNeverDecreasesAndEndsAt100) {
 }
 
 TEST(Element, ProgressComesEverySegmentEvenWhenABatchHoldsTheOutput) {
-  init_gstreamer();
+  init_gstreamer("demucsvocals");
   // Four 2 s segments per forward pass: no output before the end of the 6 s mix.
   HarnessedElement element({"htdemucs-tiny-4s.th", "vocals", 0.25, 4});
   element.push(interleaved(fixture_mix()), 4096);
@@ -422,7 +351,7 @@ TEST(Element, ProgressComesEverySegmentEvenWhenABatchHoldsTheOutput) {
 }
 
 TEST(Element, FlushDropsBufferedAudioAndStartsAFreshStream) {
-  init_gstreamer();
+  init_gstreamer("demucsvocals");
   HarnessedElement element({});
   const std::vector<float> mix = interleaved(fixture_mix());
   // 3 s of another signal, partly separated, partly buffered: all dropped.
@@ -460,24 +389,6 @@ struct PipelineRun {
   }
 };
 
-// Waits for EOS or an error; returns the error text ("" at EOS).
-std::string wait_for_end(GstElement* pipeline) {
-  GstBus* bus = gst_element_get_bus(pipeline);
-  GstMessage* message = gst_bus_timed_pop_filtered(bus, 120 * GST_SECOND,
-                                                   static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
-  gst_object_unref(bus);
-  if (message == nullptr) return "timeout";
-  std::string text;
-  if (GST_MESSAGE_TYPE(message) == GST_MESSAGE_ERROR) {
-    GError* error = nullptr;
-    gst_message_parse_error(message, &error, nullptr);
-    text = error->message;
-    g_error_free(error);
-  }
-  gst_message_unref(message);
-  return text;
-}
-
 std::vector<float> pull_all(GstElement* appsink) {
   std::vector<float> samples;
   while (GstSample* sample = gst_app_sink_try_pull_sample(GST_APP_SINK(appsink), 0)) {
@@ -493,7 +404,7 @@ std::vector<float> pull_all(GstElement* appsink) {
 }
 
 TEST(ElementPipeline, PlayingToNullMidStreamAndBackToPlayingWorks) {
-  init_gstreamer();
+  init_gstreamer("demucsvocals");
   const std::string description = "filesrc location=" + test_data("mix.wav") +
                                   " ! wavparse ! audioconvert ! demucsvocals device=cpu model=" +
                                   test_data("htdemucs-tiny-4s.th") +
@@ -520,7 +431,7 @@ TEST(ElementPipeline, PlayingToNullMidStreamAndBackToPlayingWorks) {
 }
 
 TEST(ElementPipeline, FlushingSeekMidStreamStartsAFreshSeparation) {
-  init_gstreamer();
+  init_gstreamer("demucsvocals");
   const std::string description = "filesrc location=" + test_data("mix.wav") +
                                   " ! wavparse ! audioconvert ! demucsvocals device=cpu model=" +
                                   test_data("htdemucs-tiny-4s.th") +
@@ -548,7 +459,7 @@ TEST(ElementPipeline, FlushingSeekMidStreamStartsAFreshSeparation) {
 }
 
 TEST(ElementPipeline, WrongRateFailsWithAMessageAskingForAudioresample) {
-  init_gstreamer();
+  init_gstreamer("demucsvocals");
   const std::string description = "audiotestsrc num-buffers=5 ! audio/x-raw,rate=48000,channels=2 ! audioconvert ! "
                                   "demucsvocals device=cpu model=" +
                                   test_data("htdemucs-tiny-4s.th") + " ! fakesink";
@@ -563,7 +474,7 @@ TEST(ElementPipeline, WrongRateFailsWithAMessageAskingForAudioresample) {
 }
 
 TEST(ElementPipeline, AudioresampleInFrontConvertsToTheModelRate) {
-  init_gstreamer();
+  init_gstreamer("demucsvocals");
   const std::string description =
       "audiotestsrc num-buffers=10 samplesperbuffer=4800 ! audio/x-raw,rate=48000,channels=2 ! audioconvert ! "
       "audioresample ! demucsvocals device=cpu model=" +
@@ -606,79 +517,74 @@ GstElement* element_with(const std::string& model, const std::string& stem, cons
   return GST_ELEMENT(gst_object_ref_sink(element));
 }
 
-TEST(ElementErrors, MissingModelFileNamesThePathAndHowToGetAModel) {
-  init_gstreamer();
-  GstElement* element = element_with("/nonexistent/folder/model.th", "vocals", "cpu");
-  const std::string message = error_going_to_ready(element);
+// error_going_to_ready for a new element with these properties (`precision`
+// left at its default when null).
+std::string error_going_to_ready(const std::string& model, const std::string& stem, const std::string& device,
+                                 const char* precision = nullptr) {
+  GstElement* element = element_with(model, stem, device);
+  if (precision != nullptr) g_object_set(element, "precision", precision, nullptr);
+  const std::string text = error_going_to_ready(element);
   gst_object_unref(element);
+  return text;
+}
+
+TEST(ElementErrors, MissingModelFileNamesThePathAndHowToGetAModel) {
+  init_gstreamer("demucsvocals");
+  const std::string message = error_going_to_ready("/nonexistent/folder/model.th", "vocals", "cpu");
   EXPECT_NE(message.find("/nonexistent/folder/model.th"), std::string::npos) << message;
   EXPECT_NE(message.find("demucs-vocals fetch"), std::string::npos) << message;
 }
 
 TEST(ElementErrors, KnownModelMissingFromTheCacheSaysHowToFetchIt) {
-  init_gstreamer();
-  GstElement* element = element_with("htdemucs", "vocals", "cpu");  // the test cache is empty
-  const std::string message = error_going_to_ready(element);
-  gst_object_unref(element);
+  init_gstreamer("demucsvocals");
+  const std::string message = error_going_to_ready("htdemucs", "vocals", "cpu");  // the test cache is empty
   EXPECT_NE(message.find("demucs-vocals fetch htdemucs"), std::string::npos) << message;
 }
 
 TEST(ElementErrors, CorruptCheckpointIsReported) {
-  init_gstreamer();
+  init_gstreamer("demucsvocals");
   testing::ScratchDirectory directory;
   const std::string path = directory.file("truncated.th");
   testing::write_truncated_copy(test_data("htdemucs-tiny-4s.th"), path, 5000);
-  GstElement* element = element_with(path, "vocals", "cpu");
-  const std::string message = error_going_to_ready(element);
-  gst_object_unref(element);
+  const std::string message = error_going_to_ready(path, "vocals", "cpu");
   EXPECT_NE(message.find("checkpoint"), std::string::npos) << message;
   EXPECT_NE(message.find(path), std::string::npos) << message;
 }
 
 TEST(ElementErrors, UnknownStemListsTheValidOnes) {
-  init_gstreamer();
-  GstElement* element = element_with(test_data("htdemucs-tiny-4s.th"), "guitar", "cpu");
-  const std::string message = error_going_to_ready(element);
-  gst_object_unref(element);
+  init_gstreamer("demucsvocals");
+  const std::string message = error_going_to_ready(test_data("htdemucs-tiny-4s.th"), "guitar", "cpu");
   EXPECT_NE(message.find("guitar"), std::string::npos) << message;
   EXPECT_NE(message.find("drums, bass, other, vocals, instrumental"), std::string::npos) << message;
 }
 
 TEST(ElementErrors, UnavailableCudaSaysToUseTheCpu) {
-  init_gstreamer();
+  init_gstreamer("demucsvocals");
   try {
     parse_compute_device("cuda");
     GTEST_SKIP() << "CUDA is available here";
   } catch (const DeviceUnavailableError&) {
   }
-  GstElement* element = element_with(test_data("htdemucs-tiny-4s.th"), "vocals", "cuda");
-  const std::string message = error_going_to_ready(element);
-  gst_object_unref(element);
+  const std::string message = error_going_to_ready(test_data("htdemucs-tiny-4s.th"), "vocals", "cuda");
   EXPECT_NE(message.find("cuda"), std::string::npos) << message;
   EXPECT_NE(message.find("device=cpu"), std::string::npos) << message;
 }
 
 TEST(ElementErrors, HalfPrecisionOnTheCpuSaysWhatToUse) {
-  init_gstreamer();
-  GstElement* element = element_with(test_data("htdemucs-tiny-4s.th"), "vocals", "cpu");
-  g_object_set(element, "precision", "fp16", nullptr);
-  const std::string message = error_going_to_ready(element);
-  gst_object_unref(element);
+  init_gstreamer("demucsvocals");
+  const std::string message = error_going_to_ready(test_data("htdemucs-tiny-4s.th"), "vocals", "cpu", "fp16");
   EXPECT_NE(message.find("fp16 needs a CUDA device"), std::string::npos) << message;
   EXPECT_NE(message.find("precision=fp32"), std::string::npos) << message;
 }
 
 TEST(ElementErrors, UnknownPrecisionListsTheValidOnes) {
-  init_gstreamer();
-  GstElement* element = element_with(test_data("htdemucs-tiny-4s.th"), "vocals", "cpu");
-  g_object_set(element, "precision", "fp8", nullptr);
-  const std::string message = error_going_to_ready(element);
-  gst_object_unref(element);
+  init_gstreamer("demucsvocals");
+  const std::string message = error_going_to_ready(test_data("htdemucs-tiny-4s.th"), "vocals", "cpu", "fp8");
   EXPECT_NE(message.find("use fp32, fp16 or bf16"), std::string::npos) << message;
 }
 
 TEST(Element, Bfloat16OnTheCpuLoadsAndKeepsItsSetting) {
-  init_gstreamer();
+  init_gstreamer("demucsvocals");
   GstElement* element = element_with(test_data("htdemucs-tiny-4s.th"), "vocals", "cpu");
   gchar* precision = nullptr;
   g_object_get(element, "precision", &precision, nullptr);
@@ -694,7 +600,7 @@ TEST(Element, Bfloat16OnTheCpuLoadsAndKeepsItsSetting) {
 }
 
 TEST(ElementErrors, SegmentLongerThanTheModelsFailsBeforePlaying) {
-  init_gstreamer();
+  init_gstreamer("demucsvocals");
   GstElement* element = element_with(test_data("htdemucs-tiny-4s.th"), "vocals", "cpu");
   g_object_set(element, "segment", 100.0, nullptr);
   GstBus* bus = gst_bus_new();
@@ -714,7 +620,7 @@ TEST(ElementErrors, SegmentLongerThanTheModelsFailsBeforePlaying) {
 }
 
 TEST(ElementSharing, ElementsWithTheSameModelShareOneLoadedCopy) {
-  init_gstreamer();
+  init_gstreamer("demucsvocals");
   GstElement* first = element_with(test_data("htdemucs-tiny-4s.th"), "vocals", "cpu");
   GstElement* second = element_with(test_data("htdemucs-tiny-4s.th"), "drums", "cpu");
   GstElement* other = element_with(test_data("htdemucs-tiny-6s.th"), "vocals", "cpu");
