@@ -14,8 +14,10 @@ namespace demucs {
 // tensors of 1 MiB and more get a memory mapping each, 2 MiB aligned and
 // advised as transparent huge pages (faulted in 2 MiB at a time where the
 // system allows it: /sys/kernel/mm/transparent_hugepage/enabled "madvise" or
-// "always"), given back to the system when freed; smaller ones come from
-// malloc as before. The resident set follows the tensors alive.
+// "always"). A freed mapping is kept for the next tensor of its length, as
+// long as live and kept mappings stay under the most that was ever live at
+// once; smaller tensors come from malloc as before. The resident set peaks
+// with the tensors alive at once.
 void use_large_page_tensor_memory();
 
 }  // namespace demucs

@@ -316,7 +316,9 @@ TEST_P(BothElements, AHoleOfTwoSecondsDrainsAndTheOutputFollowsTheInputTimestamp
   int disconts = 0;
   for (size_t i = 0; i < r.discont.size(); ++i) {
     disconts += r.discont[i];
-    if (r.discont[i]) EXPECT_TRUE(r.pts[i] == 0 || r.pts[i] == 5 * GST_SECOND) << r.pts[i];
+    if (r.discont[i]) {
+      EXPECT_TRUE(r.pts[i] == 0 || r.pts[i] == 5 * GST_SECOND) << r.pts[i];
+    }
   }
   EXPECT_EQ(disconts, 2);
   // Durations add up to the frames.
