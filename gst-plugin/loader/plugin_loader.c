@@ -10,9 +10,11 @@
 // need the same cores: on two cores gst-launch-1.0 took 1.3-1.7x as long as
 // with PASSIVE (README, Benchmarks). A plugin that linked LibTorch directly
 // could never change that; this loader sets PASSIVE (unless the user chose a
-// policy) before the elements' library, and so libgomp, is loaded, and puts
-// the environment back afterwards. Every program gets the fast path: gst-launch-1.0,
-// the CLI, the daemon's workers, any GStreamer application.
+// policy) before the elements' library, and so libgomp, is loaded, and leaves
+// it set: libdemucs reads it to know how OpenMP waits (openmp_threads_spin in
+// models/network/openblas_kernels.h), and the program's own child processes
+// get the same. Every program gets the fast path: gst-launch-1.0, the CLI,
+// the daemon's workers, any GStreamer application.
 #include "gst-plugin/element_entry.h"
 
 #include <dlfcn.h>
@@ -30,11 +32,11 @@ GST_DEBUG_CATEGORY_STATIC(demucs_plugin_loader_debug);
 static const char* const kElementsFolders[] = {"../demucs-vocals", ".."};
 
 // Sets OMP_WAIT_POLICY=PASSIVE for the libgomp that the elements' library is
-// about to load. Returns whether it did (the caller unsets it after the load).
-static gboolean prefer_passive_openmp_threads(void) {
+// about to load, unless the environment has a policy or OpenMP is loaded.
+static void prefer_passive_openmp_threads(void) {
   if (g_getenv("OMP_WAIT_POLICY") != NULL) {
     GST_INFO("OMP_WAIT_POLICY=%s, as set", g_getenv("OMP_WAIT_POLICY"));
-    return FALSE;
+    return;
   }
   // Another library in this process already loaded OpenMP: it has read its
   // settings, and the policy can no longer change. (An official LibTorch
@@ -45,10 +47,9 @@ static gboolean prefer_passive_openmp_threads(void) {
     dlclose(openmp);
     GST_WARNING("OpenMP was loaded before this plugin, so its threads busy-wait between operations, which "
                 "slows separation on few cores: set OMP_WAIT_POLICY=PASSIVE in the environment");
-    return FALSE;
+    return;
   }
   g_setenv("OMP_WAIT_POLICY", "PASSIVE", TRUE);
-  return TRUE;
 }
 
 // The elements' library next to this plugin file, or NULL.
@@ -86,11 +87,10 @@ static gboolean plugin_init(GstPlugin* plugin) {
     return fail(message);
   }
 
-  const gboolean policy_set = prefer_passive_openmp_threads();
+  prefer_passive_openmp_threads();
   // Local binding: the library's LibTorch symbols stay out of the global
   // namespace (as they would for a plugin loaded by GStreamer itself).
   GModule* module = g_module_open(library, G_MODULE_BIND_LOCAL);
-  if (policy_set) g_unsetenv("OMP_WAIT_POLICY");
   if (module == NULL) {
     g_autofree gchar* message = g_strdup_printf("could not load %s: %s", library, g_module_error());
     return fail(message);

@@ -16,12 +16,14 @@ namespace demucs {
 
 namespace {
 
-// Float32 on the CPU without autocast: the matrix products below are split
-// between LibTorch's threads by libdemucs itself, each calling a
-// single-threaded OpenBLAS (CrossTransformer's SingleThreadedBlas).
+// Float32 on the CPU without autocast, where LibTorch's OpenMP threads spin
+// between operations: the matrix products below are split between them by
+// libdemucs itself, each calling a single-threaded OpenBLAS
+// (CrossTransformer's SingleThreadedBlas), so that no OpenBLAS thread
+// competes with a spinning one. Where they sleep, OpenBLAS threads itself.
 bool split_between_threads(const at::Tensor& x) {
   return x.device().is_cpu() && x.scalar_type() == at::kFloat &&
-         !torch_compat::autocast_enabled(c10::DeviceType::CPU);
+         !torch_compat::autocast_enabled(c10::DeviceType::CPU) && openmp_threads_spin();
 }
 
 // at::linear(x, weight, bias), the rows of x split between the threads; the

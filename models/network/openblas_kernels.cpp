@@ -94,4 +94,9 @@ SingleThreadedBlas::~SingleThreadedBlas() {
   }
 }
 
+bool openmp_threads_spin() {
+  const char* policy = std::getenv("OMP_WAIT_POLICY");
+  return policy == nullptr || strcasecmp(policy, "passive") != 0;
+}
+
 }  // namespace demucs

@@ -17,6 +17,15 @@ namespace demucs {
 // not OpenBLAS).
 std::string select_openblas_kernels();
 
+// Whether LibTorch's OpenMP threads busy-wait between operations: true unless
+// OMP_WAIT_POLICY says PASSIVE, which libgomp read when it was loaded (the
+// demucsvocals plugin sets it before it loads LibTorch; a program that links
+// libdemucs itself sets it in its environment). Where they spin, libdemucs
+// splits the transformer's matrix products between them itself
+// (SingleThreadedBlas); where they sleep, OpenBLAS's own threads do the
+// products faster (12 s, full size: 13.4 and 14.2 s against 15.6 and 15.6 s).
+bool openmp_threads_spin();
+
 // While one lives (in any thread), OpenBLAS runs each call in the calling
 // thread alone (openblas_set_num_threads(1)); the previous count comes back
 // when the last one ends. For matrix products that libdemucs itself splits

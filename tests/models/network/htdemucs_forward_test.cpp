@@ -3,14 +3,17 @@
 // tiny-4s forward, so that a wrong layer is named by the check that fails.
 #include "checkpoint/checkpoint_reader.h"
 #include "network/htdemucs.h"
+#include "network/openblas_kernels.h"
 #include "support/npy_file.h"
 #include "support/snr.h"
 #include "support/test_data.h"
 #include "support/wav_file.h"
 
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <map>
 #include <string>
 
@@ -52,6 +55,28 @@ void expect_forward_matches(const std::string& model_name, int64_t length, const
 
 TEST(HTDemucsForward, Tiny4sMatchesUpstream) {
   expect_forward_matches("htdemucs-tiny-4s.th", 88200, "tiny-4s.forward.drums-vocals.npy", {0, 3});
+}
+
+// The transformer's two ways of threading its matrix products: split between
+// LibTorch's threads by libdemucs (OpenMP threads that spin) or left to
+// OpenBLAS's threads (OMP_WAIT_POLICY=PASSIVE). Both give upstream's numbers.
+TEST(HTDemucsForward, BothWaysOfThreadingTheTransformerMatchUpstream) {
+  const char* before = std::getenv("OMP_WAIT_POLICY");
+  const std::string saved = before != nullptr ? before : "";
+  const int threads = at::get_num_threads();
+  at::set_num_threads(2);
+  for (const std::string policy : {"PASSIVE", "ACTIVE"}) {
+    SCOPED_TRACE("OMP_WAIT_POLICY=" + policy);
+    setenv("OMP_WAIT_POLICY", policy.c_str(), 1);
+    EXPECT_EQ(openmp_threads_spin(), policy != "PASSIVE");
+    expect_forward_matches("htdemucs-tiny-4s.th", 88200, "tiny-4s.forward.drums-vocals.npy", {0, 3});
+  }
+  if (before != nullptr) {
+    setenv("OMP_WAIT_POLICY", saved.c_str(), 1);
+  } else {
+    unsetenv("OMP_WAIT_POLICY");
+  }
+  at::set_num_threads(threads);
 }
 
 TEST(HTDemucsForward, Tiny6sMatchesUpstream) {
