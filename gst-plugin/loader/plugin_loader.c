@@ -54,17 +54,12 @@ static void prefer_passive_openmp_threads(void) {
 
 // The elements' library next to this plugin file, or NULL.
 static gchar* find_elements_library(const gchar* plugin_file) {
-  gchar* plugin_folder = g_path_get_dirname(plugin_file);
-  gchar* found = NULL;
-  for (gsize i = 0; i < G_N_ELEMENTS(kElementsFolders) && found == NULL; i++) {
-    gchar* candidate = g_build_filename(plugin_folder, kElementsFolders[i], DEMUCS_ELEMENTS_LIBRARY, NULL);
-    if (g_file_test(candidate, G_FILE_TEST_IS_REGULAR))
-      found = candidate;
-    else
-      g_free(candidate);
+  g_autofree gchar* plugin_folder = g_path_get_dirname(plugin_file);
+  for (gsize i = 0; i < G_N_ELEMENTS(kElementsFolders); i++) {
+    g_autofree gchar* candidate = g_build_filename(plugin_folder, kElementsFolders[i], DEMUCS_ELEMENTS_LIBRARY, NULL);
+    if (g_file_test(candidate, G_FILE_TEST_IS_REGULAR)) return g_steal_pointer(&candidate);
   }
-  g_free(plugin_folder);
-  return found;
+  return NULL;
 }
 
 // GStreamer shows a failing plugin_init only in its debug log; a missing or
