@@ -14,6 +14,9 @@ if [[ ${1:-} == --models-only ]]; then
 fi
 
 export CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/ccache}"
+# Paths below the checkout are hashed relative to it, so that another clone or
+# git worktree of the project reuses the same cache entries.
+export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$PWD}"
 # The precompiled LibTorch header changes nothing ccache needs to see.
 export CCACHE_SLOPPINESS="${CCACHE_SLOPPINESS:-pch_defines,time_macros,include_file_mtime,include_file_ctime}"
 if [[ ! -f $build_dir/build.ninja ]]; then
