@@ -31,7 +31,10 @@ constexpr const char *kDescription =
     "unless --format says otherwise. The output file appears only once complete.\n"
     "\n"
     "Models: a known name (htdemucs, htdemucs_ft, ...; fetch it first with\n"
-    "'demucs-vocals fetch NAME') or the path of a Demucs .th checkpoint.\n"
+    "'demucs-vocals fetch NAME'), the path of a Demucs .th checkpoint, or the\n"
+    "path of a BS-RoFormer / Mel-Band RoFormer .ckpt with its YAML (--config;\n"
+    "by default the .yaml beside the .ckpt). For a RoFormer vocals model the\n"
+    "stems are vocals and instrumental (the mix minus the vocals).\n"
     "Stems: vocals (default), instrumental (everything but the vocals), or any\n"
     "source of the model (drums, bass, other, ...). Several stems, or 'all'\n"
     "(every source of the model and the instrumental), come from one pass and\n"
@@ -42,7 +45,8 @@ constexpr const char *kDescription =
     "  demucs-vocals song.mp3 -o karaoke.flac --stem instrumental\n"
     "  demucs-vocals song.mp3 -o vocals.wav --device cuda --precision fp16 --batch-size 8\n"
     "  demucs-vocals separate song.mp3 --stem all -o stems/\n"
-    "  demucs-vocals separate song.mp3 --stems vocals,instrumental -o stems/ --format flac";
+    "  demucs-vocals separate song.mp3 --stems vocals,instrumental -o stems/ --format flac\n"
+    "  demucs-vocals separate song.mp3 -o vocals.wav --model bs_roformer.ckpt --config bs_roformer.yaml";
 
 std::string base_name(const std::string &path) {
   gchar *name = g_path_get_basename(path.c_str());
@@ -57,6 +61,7 @@ int run_separate(int argc, char **argv) {
   gchar *stem = nullptr;
   gchar *stems = nullptr;
   gchar *model = nullptr;
+  gchar *config = nullptr;
   gchar *device = nullptr;
   gchar *precision = nullptr;
   double segment = NAN;
@@ -73,8 +78,10 @@ int run_separate(int argc, char **argv) {
        "vocals (default), instrumental, a source of the model, or all (every stem, into -o FOLDER)", "STEM"},
       {"stems", 0, 0, G_OPTION_ARG_STRING, &stems, "Several stems from one pass, into -o FOLDER",
        "STEM,STEM,..."}, 
-      {"model", 'm', 0, G_OPTION_ARG_FILENAME, &model, "A known model (default htdemucs) or a .th file",
-       "NAME|FILE"},
+      {"model", 'm', 0, G_OPTION_ARG_FILENAME, &model,
+       "A known model (default htdemucs), a Demucs .th file or a RoFormer .ckpt file", "NAME|FILE"},
+      {"config", 0, 0, G_OPTION_ARG_FILENAME, &config,
+       "The YAML configuration of a RoFormer .ckpt model (default: the .yaml beside it)", "FILE"},
       {"device", 'd', 0, G_OPTION_ARG_STRING, &device, "Where the network runs (default auto)",
        "auto|cpu|cuda"},
       {"precision", 0, 0, G_OPTION_ARG_STRING, &precision,
@@ -83,7 +90,7 @@ int run_separate(int argc, char **argv) {
       {"format", 'f', 0, G_OPTION_ARG_STRING, &format_name, "Output format (default: from FILE's extension)",
        "wav|flac|mp3"},
       {"segment", 0, 0, G_OPTION_ARG_DOUBLE, &segment, "Seconds per chunk (default: the model's)", "SECONDS"},
-      {"overlap", 0, 0, G_OPTION_ARG_DOUBLE, &overlap, "Overlap of chunks, 0 to 1 (default 0.25)", "FRACTION"},
+      {"overlap", 0, 0, G_OPTION_ARG_DOUBLE, &overlap, "Overlap of chunks, 0 to 1 (default 0.25; a RoFormer model: its config's num_overlap)", "FRACTION"},
       {"shifts", 0, 0, G_OPTION_ARG_INT, &shifts, "Random time shifts averaged (default 0)", "N"},
       {"seed", 0, 0, G_OPTION_ARG_INT64, &seed, "Seed of the shifts", "N"},
       {"threads", 'j', 0, G_OPTION_ARG_INT, &threads, "CPU threads (default: all cores)", "N"},
@@ -106,6 +113,7 @@ int run_separate(int argc, char **argv) {
   settings.stem = take(stem);
   const std::string stems_text = take(stems);
   settings.model = take(model);
+  settings.config = take(config);
   settings.device = take(device);
   settings.precision = take(precision);
   if (!parsed) return kUsageExitStatus;

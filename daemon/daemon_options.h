@@ -16,6 +16,7 @@ struct DaemonOptions {
   int port = 8000;            ///< 0: any free port
   std::string data_dir;       ///< uploads, outputs, the job database
   std::string model = "htdemucs";
+  std::string config;         ///< a RoFormer .ckpt model's YAML ("" = the .yaml beside it)
   std::string device = "auto";
   std::string precision;      ///< fp32, fp16, bf16 (the element's; empty: its default, fp32)
   int max_upload_mb = 100;

@@ -449,6 +449,10 @@ std::vector<std::string> JobScheduler::worker_arguments(const Job &job) const {
     arguments.push_back("--precision");
     arguments.push_back(settings_.precision);
   }
+  if (!settings_.config.empty()) {
+    arguments.push_back("--config");
+    arguments.push_back(settings_.config);
+  }
   if (settings_.max_audio_seconds > 0) {
     arguments.push_back("--max-seconds");
     arguments.push_back(std::to_string(settings_.max_audio_seconds));

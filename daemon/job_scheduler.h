@@ -30,6 +30,7 @@ namespace demucs {
 struct SchedulerSettings {
   std::string data_dir;  ///< jobs live in data_dir/jobs/<id>/
   std::string model;
+  std::string config;     ///< a RoFormer model's YAML; "" for the element's default (beside the .ckpt)
   std::string device;
   std::string precision;  ///< "" for the element's default
   int max_jobs = 1;

@@ -203,6 +203,7 @@ int run(int argc, char **argv) {
   SchedulerSettings scheduler_settings;
   scheduler_settings.data_dir = options.data_dir;
   scheduler_settings.model = options.model;
+  scheduler_settings.config = options.config;
   scheduler_settings.device = options.device;
   scheduler_settings.precision = options.precision;
   scheduler_settings.max_jobs = options.max_jobs;
@@ -235,6 +236,7 @@ int run(int argc, char **argv) {
         });
       });
 
+  model->set_config(options.config);
   scheduler->on_model_wanted([&model] { model->retry(); });
 
   StaticFiles web(options.web_dir);

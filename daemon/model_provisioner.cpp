@@ -155,6 +155,7 @@ std::string ModelProvisioner::load() {
   }
   g_object_set(element, "model", model_.c_str(), "device", device_.c_str(), nullptr);
   if (!precision_.empty()) gst_util_set_object_arg(G_OBJECT(element), "precision", precision_.c_str());
+  if (!config_.empty()) g_object_set(element, "config", config_.c_str(), nullptr);
   gst_bin_add(GST_BIN(pipeline), element);
   if (gst_element_set_state(pipeline, GST_STATE_READY) == GST_STATE_CHANGE_FAILURE) {
     std::string message = "cannot load the model";

@@ -20,6 +20,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 
 namespace demucs {
 
@@ -45,6 +46,9 @@ class ModelProvisioner {
   ModelProvisioner(const ModelProvisioner &) = delete;
   ModelProvisioner &operator=(const ModelProvisioner &) = delete;
 
+  /// The YAML configuration of a RoFormer .ckpt model (the element's config
+  /// property; "" keeps its default, the .yaml beside the checkpoint). Before start().
+  void set_config(std::string config) { config_ = std::move(config); }
   /// Starts the download (if needed) and the load.
   void start();
   /// Tries again after the model was unavailable (the file may have been put
@@ -63,6 +67,7 @@ class ModelProvisioner {
   void set_state(State state);
 
   std::string model_;
+  std::string config_;
   std::string device_;
   std::string precision_;
   GMainContext *context_;

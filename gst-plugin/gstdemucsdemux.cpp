@@ -31,6 +31,13 @@
  *     d.src_guitar ! queue ! audioconvert ! wavenc ! filesink location=guitar.wav \
  *     d.src_piano ! queue ! audioconvert ! wavenc ! filesink location=piano.wav
  * ]| The guitar and the piano with the 6-source model; the other pads stay unlinked.
+ * |[
+ * gst-launch-1.0 filesrc location=song.mp3 ! decodebin ! audioconvert ! audioresample ! \
+ *     demucsdemux name=d model=/models/mel_band_roformer.ckpt \
+ *     d.src_vocals ! queue ! audioconvert ! wavenc ! filesink location=vocals.wav \
+ *     d.src_instrumental ! queue ! audioconvert ! wavenc ! filesink location=instrumental.wav
+ * ]| A single-target Mel-Band RoFormer vocals model (its configuration beside it,
+ * mel_band_roformer.yaml): pads src_vocals and src_instrumental (the mix minus the vocals).
  */
 #include "gst-plugin/gstdemucsdemux.h"
 

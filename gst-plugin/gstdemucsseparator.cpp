@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <exception>
 #include <memory>
 #include <stdexcept>
@@ -48,6 +49,7 @@ GstStaticPadTemplate sink_template =
 enum {
   PROP_0,
   PROP_MODEL,
+  PROP_CONFIG,
   PROP_DEVICE,
   PROP_PRECISION,
   PROP_SEGMENT,
@@ -61,10 +63,12 @@ enum {
 
 struct Settings {
   std::string model = kDefaultModel;
+  std::string config;  // a RoFormer checkpoint's YAML; "" = beside the checkpoint
   std::string device = kDefaultDevice;
   std::string precision = kDefaultPrecision;
   double segment = kDefaultSegment;
   double overlap = kDefaultOverlap;
+  bool overlap_set = false;  // RoFormer models keep their config's num_overlap unless it is set
   guint shifts = kDefaultShifts;
   guint64 seed = kDefaultSeed;
   gint threads = kDefaultThreads;
@@ -182,6 +186,21 @@ std::string joined(const std::vector<std::string>& items) {
 
 // --- Model loading (NULL -> READY) -------------------------------------------
 
+bool is_roformer_checkpoint(const std::string& model) { return g_str_has_suffix(model.c_str(), ".ckpt"); }
+
+// What to do about a model that is not there: for a path, what file to give.
+const char* model_not_found_advice(const std::string& model) {
+  if (is_roformer_checkpoint(model)) {
+    return ". Give the path of an existing RoFormer .ckpt checkpoint, with its YAML configuration beside it (same "
+           "name, .yaml) or named by the config property.";
+  }
+  if (g_str_has_suffix(model.c_str(), ".th") || g_file_test(model.c_str(), G_FILE_TEST_EXISTS)) {
+    return ". Give the path of an existing Demucs .th checkpoint, or a known model name "
+           "(`demucs-vocals models` lists them, `demucs-vocals fetch NAME` downloads one).";
+  }
+  return "";
+}
+
 bool load_model(GstDemucsSeparator* self) {
   const Settings settings = settings_of(self);
   const std::vector<std::string> stems = GST_DEMUCS_SEPARATOR_GET_CLASS(self)->stems_to_load(self);
@@ -190,6 +209,7 @@ bool load_model(GstDemucsSeparator* self) {
     demucs::LoadOptions options;
     options.device = settings.device;
     options.precision = demucs::parse_precision(settings.precision);
+    options.config = settings.config;
     auto model = std::make_unique<demucs::LoadedModel>(demucs::load_model(settings.model, stems, options));
     if (model->audio_channels() != demucs::StemStream::kChannels) {
       GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS, ("Model %s is not a stereo model.", settings.model.c_str()),
@@ -212,18 +232,17 @@ bool load_model(GstDemucsSeparator* self) {
                        settings.device.c_str(), settings.precision.c_str(), e.what()),
                       (nullptr));
   } catch (const demucs::ModelNotFoundError& e) {
-    const bool is_path = g_str_has_suffix(settings.model.c_str(), ".th") ||
-                         g_file_test(settings.model.c_str(), G_FILE_TEST_EXISTS);
-    GST_ELEMENT_ERROR(self, RESOURCE, NOT_FOUND, ("Model '%s' not found: %s%s", settings.model.c_str(), e.what(),
-                      is_path ? ". Give the path of an existing Demucs .th checkpoint, or a known model name "
-                                "(`demucs-vocals models` lists them, `demucs-vocals fetch NAME` downloads one)."
-                              : ""),
+    GST_ELEMENT_ERROR(self, RESOURCE, NOT_FOUND,
+                      ("Model '%s' not found: %s%s", settings.model.c_str(), e.what(), model_not_found_advice(settings.model)),
                       (nullptr));
   } catch (const demucs::CheckpointError& e) {
     GST_ELEMENT_ERROR(self, RESOURCE, READ,
-                      ("Cannot read the model checkpoint of '%s' (corrupt or not a Demucs checkpoint): %s. "
+                      ("Cannot read the model checkpoint of '%s' (corrupt or not a %s): %s. "
                        "Download it again (`demucs-vocals fetch NAME`) or use another file.",
-                       settings.model.c_str(), e.what()),
+                       settings.model.c_str(),
+                       is_roformer_checkpoint(settings.model) ? "RoFormer checkpoint with its YAML configuration"
+                                                              : "Demucs checkpoint",
+                       e.what()),
                       (nullptr));
   } catch (const std::invalid_argument& e) {
     // Unknown stem (the message lists the valid ones), device or precision name.
@@ -246,12 +265,21 @@ void unload_model(GstDemucsSeparator* self) {
 
 // --- Separation (READY -> PAUSED) ---------------------------------------------
 
+// A RoFormer model's chunks overlap by whole steps (the reference's
+// num_overlap): the count whose shared fraction, 1 - 1/n, is nearest `overlap`.
+int num_overlap_of(double overlap) {
+  return std::max(1, static_cast<int>(std::lround(1.0 / (1.0 - overlap))));
+}
+
 bool create_worker(GstDemucsSeparator* self) {
   const Settings settings = settings_of(self);
   DemucsSeparatorState* state = state_of(self);
   demucs::SeparatorOptions options;
   options.segment = settings.segment;
   options.overlap = settings.overlap;
+  if (settings.overlap_set) {
+    options.num_overlap = num_overlap_of(settings.overlap);
+  }
   options.shifts = static_cast<int>(settings.shifts);
   options.seed = settings.seed;
   options.threads = settings.threads;
@@ -937,6 +965,11 @@ void set_property(GObject* object, guint prop_id, const GValue* value, GParamSpe
         set_string(settings.model, value, kDefaultModel);
       }
       break;
+    case PROP_CONFIG:
+      if (may_change_model(self, pspec)) {
+        set_string(settings.config, value, "");
+      }
+      break;
     case PROP_DEVICE:
       if (may_change_model(self, pspec)) {
         set_string(settings.device, value, kDefaultDevice);
@@ -952,6 +985,7 @@ void set_property(GObject* object, guint prop_id, const GValue* value, GParamSpe
       break;
     case PROP_OVERLAP:
       settings.overlap = g_value_get_double(value);
+      settings.overlap_set = true;
       break;
     case PROP_SHIFTS:
       settings.shifts = g_value_get_uint(value);
@@ -979,6 +1013,9 @@ void get_property(GObject* object, guint prop_id, GValue* value, GParamSpec* psp
   switch (prop_id) {
     case PROP_MODEL:
       g_value_set_string(value, settings.model.c_str());
+      break;
+    case PROP_CONFIG:
+      g_value_set_string(value, settings.config.c_str());
       break;
     case PROP_DEVICE:
       g_value_set_string(value, settings.device.c_str());
@@ -1035,9 +1072,17 @@ void install_properties(GObjectClass* gobject_class) {
       gobject_class, PROP_MODEL,
       g_param_spec_string("model", "Model",
                           "Known model name (htdemucs, htdemucs_ft, htdemucs_6s, ...: `demucs-vocals fetch NAME` "
-                          "downloads it into the model cache) or path of a Demucs .th checkpoint. Loaded when the "
+                          "downloads it into the model cache), path of a Demucs .th checkpoint, or path of a "
+                          "BS-RoFormer / Mel-Band RoFormer .ckpt checkpoint (see config). Loaded when the "
                           "element goes to READY; changes only in the NULL state",
                           kDefaultModel, flags));
+  g_object_class_install_property(
+      gobject_class, PROP_CONFIG,
+      g_param_spec_string("config", "Config",
+                          "YAML configuration of a RoFormer .ckpt model (Music-Source-Separation-Training "
+                          "format); empty = the checkpoint's path with .yaml in place of its extension. Not used "
+                          "by Demucs models. Changes only in the NULL state",
+                          "", flags));
   g_object_class_install_property(
       gobject_class, PROP_DEVICE,
       g_param_spec_string("device", "Device",
@@ -1055,18 +1100,23 @@ void install_properties(GObjectClass* gobject_class) {
   g_object_class_install_property(
       gobject_class, PROP_SEGMENT,
       g_param_spec_double("segment", "Segment",
-                          "Length of the segments the network runs on, in seconds; 0 = the model's own (the "
-                          "largest allowed)",
+                          "Length of the segments the network runs on, in seconds; 0 = the model's own (for "
+                          "Demucs the largest allowed; a RoFormer model takes any length in place of its "
+                          "chunk_size)",
                           0.0, 3600.0, kDefaultSegment, ready_flags));
   g_object_class_install_property(
       gobject_class, PROP_OVERLAP,
-      g_param_spec_double("overlap", "Overlap", "Fraction of a segment that neighbouring segments share", 0.0, 0.99,
+      g_param_spec_double("overlap", "Overlap",
+                          "Fraction of a segment that neighbouring segments share. A RoFormer model keeps its "
+                          "configuration's num_overlap unless this is set; then it uses round(1 / (1 - overlap)) "
+                          "chunks per sample (0.5 -> 2, 0.75 -> 4)",
+                          0.0, 0.99,
                           kDefaultOverlap, ready_flags));
   g_object_class_install_property(
       gobject_class, PROP_SHIFTS,
       g_param_spec_uint("shifts", "Shifts",
                         "Number of random time shifts averaged (upstream's shift trick: better quality, "
-                        "that many times slower); 0 = none",
+                        "that many times slower); 0 = none. RoFormer models have none",
                         0, 20, kDefaultShifts, ready_flags));
   g_object_class_install_property(
       gobject_class, PROP_SEED,

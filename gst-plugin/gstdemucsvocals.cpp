@@ -21,7 +21,13 @@
  *
  * The model is a known name (`htdemucs`, `htdemucs_ft`, `htdemucs_6s`, ...,
  * downloaded with `demucs-vocals fetch NAME` into the model cache) or the
- * path of a Demucs `.th` checkpoint. It is loaded when the element goes from
+ * path of a Demucs `.th` checkpoint, or the path of a BS-RoFormer / Mel-Band
+ * RoFormer `.ckpt` checkpoint of the community (Music-Source-Separation-Training
+ * format) with its YAML configuration (the `config` property; by default the
+ * `.yaml` beside the checkpoint). A RoFormer model is separated as that
+ * project's demix does (chunk_size and num_overlap from the configuration,
+ * faded overlap-add); for a single-target vocals model, `instrumental` is the
+ * mix minus the vocals. It is loaded when the element goes from
  * NULL to READY, so a missing model, a corrupt checkpoint, a stem the model
  * does not have or an unavailable CUDA device is reported before anything
  * plays. Elements of one process that use the same model share one copy.
@@ -61,6 +67,12 @@
  *     demucsvocals model=/path/to/checkpoint.th stem=drums overlap=0.5 shifts=2 ! \
  *     audioconvert ! autoaudiosink
  * ]| The drums of a WAV file with a checkpoint given by path, listened to live.
+ * |[
+ * gst-launch-1.0 filesrc location=song.flac ! decodebin ! audioconvert ! audioresample ! \
+ *     demucsvocals model=/models/model_bs_roformer_ep_317_sdr_12.9755.ckpt \
+ *     config=/models/model_bs_roformer_ep_317_sdr_12.9755.yaml ! audioconvert ! \
+ *     wavenc ! filesink location=vocals.wav
+ * ]| The vocals with a community BS-RoFormer checkpoint and its configuration.
  */
 #include "gst-plugin/gstdemucsvocals.h"
 

@@ -227,6 +227,7 @@ std::string SeparationPipeline::build() {
   if (!several_stems) g_object_set(sink, "location", outputs_.front().partial_path.c_str(), nullptr);
   const std::vector<std::pair<const char *, std::string>> properties = {
       {"model", settings_.model},
+      {"config", settings_.config},
       {"device", settings_.device},
       {"precision", settings_.precision},
       {"stem", several_stems ? "" : settings_.stem},

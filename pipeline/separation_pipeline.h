@@ -51,7 +51,8 @@ struct SeparationSettings {
   std::string output_path;
   OutputFormat format = OutputFormat::wav;
 
-  std::string model;   ///< "htdemucs" (a known name, from the model cache) or a .th path
+  std::string model;   ///< "htdemucs" (a known name, from the model cache), a .th or a RoFormer .ckpt path
+  std::string config;  ///< a RoFormer .ckpt's YAML (the element's config property; "" = beside it)
   std::string device;  ///< auto, cpu, cuda
   std::string precision;  ///< fp32, fp16, bf16 (the element's precision property)
   std::string stem;    ///< vocals, instrumental or a source of the model

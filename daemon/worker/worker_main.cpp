@@ -62,6 +62,7 @@ int separate(const std::map<std::string, std::string> &arguments) {
   settings.input_path = argument("input");
   settings.output_path = argument("output");
   settings.model = argument("model");
+  settings.config = argument("config");
   settings.device = argument("device");
   settings.stem = argument("stem");
   settings.precision = argument("precision");

@@ -1,5 +1,6 @@
 // libdemucs: HTDemucs (Demucs v4) stem separation with LibTorch, reading the
-// official Demucs checkpoints. The public API, and the only header a program
+// official Demucs checkpoints, and BS-RoFormer / Mel-Band RoFormer from the
+// community checkpoints (ZFTurbo Music-Source-Separation-Training .ckpt + .yaml). The public API, and the only header a program
 // using libdemucs needs (pkg-config --cflags --libs libdemucs). It includes no
 // LibTorch header: audio goes in and out as interleaved float samples.
 //
@@ -103,11 +104,13 @@ struct SeparatorOptions {
   /// Fraction of a segment that neighbouring chunks share, in [0, 1).
   double overlap = 0.25;
   /// Number of random time shifts averaged (upstream's "shift trick"); 0 = none.
+  /// RoFormer models have none (std::invalid_argument when > 0).
   int shifts = 0;
   /// Seed of the shift offsets: the same numbers as `random.seed(seed)` before
   /// upstream's apply_model.
   std::uint64_t seed = 0;
-  /// Segment in seconds; 0 = each model's own. Must not exceed any model's own.
+  /// Segment in seconds; 0 = each model's own. Must not exceed any model's own
+  /// (a RoFormer model takes any: it replaces the configuration's chunk_size).
   double segment = 0.0;
   /// Number of ready chunks of one model run in one forward call (>= 1). A
   /// chunk waits until the batch is full (or the stream ends). On a GPU, 4 to 8
@@ -115,6 +118,12 @@ struct SeparatorOptions {
   int batch_size = 1;
   /// Sources to output, in this order; empty = all of the model's sources.
   std::vector<std::string> stems;
+  /// RoFormer models only (which ignore `overlap` and `transition_power`): the
+  /// reference demix's num_overlap, chunks covering each sample (step = chunk /
+  /// num_overlap); 0 = the model's configuration (inference.num_overlap).
+  /// The elements set it from an explicitly set `overlap` as
+  /// round(1 / (1 - overlap)), so overlap=0.5 is 2 and 0.75 is 4.
+  int num_overlap = 0;
   /// Exponent of the triangle weight (>= 1, as upstream asserts).
   double transition_power = 1.0;
   /// LibTorch intra-op threads the separator sets: 0 = all cores, < 0 = leave
@@ -132,6 +141,10 @@ struct LoadOptions {
   /// "auto" (CUDA when present, else the CPU), "cpu", "cuda" or "cuda:N".
   std::string device = "auto";
   Precision precision = Precision::fp32;
+  /// The YAML configuration of a RoFormer checkpoint (.ckpt); empty = the
+  /// checkpoint's path with its extension replaced by ".yaml". Ignored for
+  /// HTDemucs models (a .th carries its own settings).
+  std::string config;
 };
 
 struct StemModel;  // what a LoadedModel holds (libdemucs's own)
@@ -149,7 +162,8 @@ class LoadedModel {
   const std::vector<std::string>& sources() const;  ///< every source of the model, in order
   int samplerate() const;
   int audio_channels() const;
-  double segment_seconds() const;                   ///< the model's own segment
+  /// The model's own segment (a RoFormer model: its chunk_size in seconds).
+  double segment_seconds() const;
   std::string device() const;                       ///< "cpu", "cuda:0"
   Precision precision() const;
   /// The same for every LoadedModel that shares the first network of its bag.
@@ -164,8 +178,10 @@ class LoadedModel {
 };
 
 /// Loads what `stem` needs of the model `spec`: a known model name (from the
-/// model cache, only the members of a bag that the stem needs) or the path of
-/// a Demucs .th checkpoint. `stem` is a source of the model or "instrumental".
+/// model cache, only the members of a bag that the stem needs), the path of
+/// a Demucs .th checkpoint, or the path of a RoFormer .ckpt checkpoint (with
+/// its YAML: options.config). `stem` is a source of the model or
+/// "instrumental" (for a RoFormer model: the mix minus its vocals).
 /// Throws ModelNotFoundError / UnknownModelError (the message says where to put
 /// the file), CheckpointError, UnsupportedModelError, StateMismatchError,
 /// DeviceUnavailableError, and std::invalid_argument for a stem the model does
