@@ -233,7 +233,8 @@ bool load_model(GstDemucsSeparator* self) {
                       (nullptr));
   } catch (const demucs::ModelNotFoundError& e) {
     GST_ELEMENT_ERROR(self, RESOURCE, NOT_FOUND,
-                      ("Model '%s' not found: %s%s", settings.model.c_str(), e.what(), model_not_found_advice(settings.model)),
+                      ("Model '%s' not found: %s%s", settings.model.c_str(), e.what(),
+                       model_not_found_advice(settings.model)),
                       (nullptr));
   } catch (const demucs::CheckpointError& e) {
     GST_ELEMENT_ERROR(self, RESOURCE, READ,
