@@ -21,16 +21,23 @@ int LoadedModel::audio_channels() const { return model_->audio_channels; }
 double LoadedModel::segment_seconds() const { return model_->segment_seconds; }
 std::string LoadedModel::device() const { return model_->device.str(); }
 Precision LoadedModel::precision() const { return model_->precision; }
-const void* LoadedModel::network_identity() const { return model_->bag.front().model.get(); }
+const void* LoadedModel::network_identity() const {
+  if (model_->roformer) {
+    return model_->roformer.get();
+  }
+  return model_->bag.front().model.get();
+}
 
 LoadedModel load_model(const std::string& spec, const std::string& stem, const LoadOptions& options) {
   const c10::Device device = parse_compute_device(options.device);
-  return LoadedModel(std::make_shared<const StemModel>(load_stem_model(spec, stem, device, options.precision)));
+  return LoadedModel(
+      std::make_shared<const StemModel>(load_stem_model(spec, stem, device, options.precision, options.config)));
 }
 
 LoadedModel load_model(const std::string& spec, const std::vector<std::string>& stems, const LoadOptions& options) {
   const c10::Device device = parse_compute_device(options.device);
-  return LoadedModel(std::make_shared<const StemModel>(load_stems_model(spec, stems, device, options.precision)));
+  return LoadedModel(
+      std::make_shared<const StemModel>(load_stems_model(spec, stems, device, options.precision, options.config)));
 }
 
 std::vector<float> separate(const LoadedModel& model, const float* interleaved, std::int64_t frames, int channels,

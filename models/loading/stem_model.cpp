@@ -1,9 +1,11 @@
 #include "loading/stem_model.h"
 
+#include "loading/shared_roformer_models.h"
 #include "network/compute_precision.h"
 #include "network/shared_models.h"
 #include "registry/model_cache.h"
 #include "registry/model_registry.h"
+#include "roformer/roformer_loader.h"
 
 #include <algorithm>
 #include <stdexcept>
@@ -99,6 +101,30 @@ void plan_stems(StemModel& model, const std::vector<std::string>& requested, con
   }
 }
 
+// A RoFormer model: every stem is one row of the demix separator, a source
+// or "instrumental", which the separator computes as the mix minus the
+// vocals (as the reference's inference does), not as the sum of the others.
+void plan_roformer_stems(StemModel& model, const std::vector<std::string>& requested) {
+  model.stems = stems_of_request(requested, model.sources, model.name);
+  for (const auto& stem : model.stems) {
+    if (!has(valid_stems(model.sources), stem)) {
+      throw std::invalid_argument("unknown stem '" + stem + "' for model " + model.name +
+                                  "; valid stems: " + joined(valid_stems(model.sources)));
+    }
+  }
+  model.separate.clear();
+  for (const auto& row : valid_stems(model.sources)) {
+    if (has(model.stems, row)) {
+      model.separate.push_back(row);
+    }
+  }
+  model.stem_parts.clear();
+  for (const auto& stem : model.stems) {
+    const auto row = std::find(model.separate.begin(), model.separate.end(), stem);
+    model.stem_parts.push_back({row - model.separate.begin()});
+  }
+}
+
 std::string joined_with_commas(const std::vector<std::string>& items) {
   std::string text;
   for (const auto& item : items) {
@@ -107,17 +133,59 @@ std::string joined_with_commas(const std::vector<std::string>& items) {
   return text;
 }
 
+bool has_suffix(const std::string& text, const std::string& suffix) {
+  return text.size() >= suffix.size() && text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// A known RoFormer model, a path ending in ".ckpt", or a path given with a
+// configuration that is not a Demucs .th (which carries its own settings: a
+// configuration given with it is not used).
+bool is_roformer_spec(const std::string& spec, const std::string& config) {
+  if (const KnownModel* known = find_known_model(spec)) {
+    return known->architecture == ModelArchitecture::roformer;
+  }
+  return has_suffix(spec, ".ckpt") || (!config.empty() && !has_suffix(spec, ".th"));
+}
+
+// `config` given wins; else a known model's cached YAML; else the one beside the checkpoint.
+StemModel load_roformer_stems_model(const std::string& spec, const std::string& config,
+                                    const std::vector<std::string>& stems, c10::Device device, Precision precision) {
+  const ResolvedModel resolved = ModelCache::from_environment().resolve(spec);
+  const std::string& checkpoint = resolved.files.front();
+  const std::string yaml = !config.empty()            ? config
+                           : !resolved.config.empty() ? resolved.config
+                                                      : default_roformer_config_path(checkpoint);
+  StemModel result;
+  result.device = device;
+  result.precision = precision;
+  result.name = resolved.name;
+  result.roformer = load_shared_roformer(checkpoint, yaml, device, precision);
+  const RoformerConfig& settings = result.roformer->config();
+  result.sources = result.roformer->sources();
+  plan_roformer_stems(result, stems);
+  result.stem = joined_with_commas(result.stems);
+  result.samplerate = result.roformer->samplerate();
+  result.audio_channels = result.roformer->audio_channels();
+  result.chunk_size = settings.chunk_size;
+  result.num_overlap = settings.num_overlap;
+  result.segment_seconds = static_cast<double>(settings.chunk_size) / settings.samplerate;
+  return result;
+}
+
 }  // namespace
 
 StemModel load_stem_model(const std::string& spec, const std::string& stem, c10::Device device,
-                          Precision precision) {
-  return load_stems_model(spec, {stem}, device, precision);
+                          Precision precision, const std::string& config) {
+  return load_stems_model(spec, {stem}, device, precision, config);
 }
 
 StemModel load_stems_model(const std::string& spec, const std::vector<std::string>& stems, c10::Device device,
-                           Precision precision) {
-  const ModelCache cache = ModelCache::from_environment();
+                           Precision precision, const std::string& config) {
   check_precision_on_device(precision, device);
+  if (is_roformer_spec(spec, config)) {
+    return load_roformer_stems_model(spec, config, stems, device, precision);
+  }
+  const ModelCache cache = ModelCache::from_environment();
   StemModel result;
   result.device = device;
   result.precision = precision;

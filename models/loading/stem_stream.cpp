@@ -1,8 +1,8 @@
 // StemStream (demucs/demucs.h): one stem of a loaded model as a stream.
 #include "demucs/demucs.h"
 
+#include "loading/model_separator.h"
 #include "loading/stem_model.h"
-#include "separator/stream_separator.h"
 
 #include <ATen/ATen.h>
 
@@ -17,10 +17,13 @@ StemStream::StemStream(const LoadedModel& loaded, SeparatorOptions options)
     throw std::invalid_argument("model " + model.name + " has " + std::to_string(model.audio_channels) +
                                 " audio channels; only stereo models are supported");
   }
-  options.stems = model.separate;
-  separator_ = std::make_unique<StreamSeparator>(model.bag, options);
-  const double segment = options.segment > 0 ? options.segment : model.segment_seconds;
-  segment_frames_ = static_cast<std::int64_t>(segment * model.samplerate);
+  separator_ = model_separator(model, options);
+  if (options.segment > 0) {
+    segment_frames_ = static_cast<std::int64_t>(options.segment * model.samplerate);
+  } else {
+    segment_frames_ =
+        model.roformer ? model.chunk_size : static_cast<std::int64_t>(model.segment_seconds * model.samplerate);
+  }
 }
 
 StemStream::~StemStream() = default;

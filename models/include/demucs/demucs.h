@@ -1,6 +1,7 @@
 // libdemucs: HTDemucs (Demucs v4) stem separation with LibTorch, reading the
 // official Demucs checkpoints, and BS-RoFormer / Mel-Band RoFormer from the
-// community checkpoints (ZFTurbo Music-Source-Separation-Training .ckpt + .yaml). The public API, and the only header a program
+// community checkpoints (ZFTurbo Music-Source-Separation-Training .ckpt +
+// .yaml). The public API, and the only header a program
 // using libdemucs needs (pkg-config --cflags --libs libdemucs). It includes no
 // LibTorch header: audio goes in and out as interleaved float samples.
 //
@@ -201,7 +202,7 @@ std::vector<std::string> valid_stems(const std::vector<std::string>& sources);
 
 // --- Separation ---------------------------------------------------------------
 
-class StreamSeparator;
+class AudioSeparator;
 
 /// The stems of a model (LoadedModel::stems(): one, or several loaded together)
 /// as a stream of interleaved stereo audio. A stem is one source of the
@@ -251,7 +252,7 @@ class StemStream {
   std::int64_t segment_frames() const;
 
  private:
-  std::unique_ptr<StreamSeparator> separator_;
+  std::unique_ptr<AudioSeparator> separator_;
   std::vector<std::string> stems_;
   std::vector<std::vector<std::int64_t>> parts_;  // per stem: rows of the separator's output summed
   std::vector<char> wanted_;                      // per stem
