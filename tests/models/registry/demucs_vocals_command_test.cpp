@@ -218,7 +218,9 @@ TEST_F(DemucsVocalsCommandTest, HelpListsTheCommands) {
   const ProgramRun fetch_help = run({"fetch", "--help"});
   EXPECT_EQ(fetch_help.exit_status, 0);
   EXPECT_TRUE(contains(fetch_help.out, "demucs-vocals fetch"));
-  EXPECT_TRUE(contains(fetch_help.out, "Known models: htdemucs, htdemucs_ft, htdemucs_6s."));
+  EXPECT_TRUE(contains(fetch_help.out,
+                       "Known models: htdemucs, htdemucs_ft, htdemucs_6s, bs_roformer_317, mel_roformer_kj, "
+                       "mel_roformer_3005, bs_roformer_937."));
   EXPECT_TRUE(contains(fetch_help.out, "into the cache folder " + cache_folder_));
 
   const ProgramRun unknown = run({"separate-everything"});

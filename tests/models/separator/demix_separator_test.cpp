@@ -381,6 +381,21 @@ TEST(DemixSeparator, AModelOfTheWrongShapeIsAnError) {
   EXPECT_THROW(separator.finish(), std::runtime_error);
 }
 
+TEST(DemixSeparator, ModelOnCudaGivesTheNumbersOfTheCpu) {
+  if (!at::hasCUDA()) {
+    GTEST_SKIP() << "this LibTorch has no CUDA device";
+  }
+  auto model = mirror_model(100);
+  const at::Tensor mix = test_signal(2, 777, 22);
+  const at::Tensor on_cpu = reference_demix(*model, mix, 100, 4);
+  model->set_device(at::Device(at::kCUDA, 0));
+  DemixSeparator separator(model, demix_options(100, 4, 3, {"vocals", "instrumental"}));
+  const at::Tensor on_cuda = run_stream(separator, mix, 250, 23);
+  EXPECT_EQ(on_cuda.device(), at::Device(at::kCPU));
+  EXPECT_TRUE(at::allclose(on_cpu[3], on_cuda[0], 1e-6, 1e-6));
+  EXPECT_TRUE(at::allclose(mix - on_cpu[3], on_cuda[1], 1e-6, 1e-6));
+}
+
 TEST(DemixSeparator, AnEmptyStreamGivesNoFrames) {
   auto model = mirror_model(100);
   DemixSeparator separator(model, demix_options(100, 2));
