@@ -58,11 +58,11 @@ void remove_partial_outputs(const std::string &folder) {
   g_dir_close(dir);
 }
 
-// Whether `path` was last changed more than `seconds` ago.
-bool older_than(const std::string &path, std::int64_t seconds) {
+// Whether `path` was last changed before `unix_seconds`.
+bool changed_before(const std::string &path, std::int64_t unix_seconds) {
   GStatBuf info;
   if (g_stat(path.c_str(), &info) != 0) return false;
-  return static_cast<std::int64_t>(info.st_mtime) < g_get_real_time() / G_USEC_PER_SEC - seconds;
+  return static_cast<std::int64_t>(info.st_mtime) < unix_seconds;
 }
 
 // With a shared store, a folder no job owns may be an upload that another
@@ -72,7 +72,7 @@ constexpr std::int64_t kSharedOrphanAgeSeconds = 6 * 3600;
 }  // namespace
 
 JobScheduler::JobScheduler(JobStore &store, DiskSpace &disk, SchedulerSettings settings)
-    : store_(store), disk_(disk), settings_(std::move(settings)) {
+    : store_(store), disk_(disk), settings_(std::move(settings)), started_at_(g_get_real_time() / G_USEC_PER_SEC) {
   g_mkdir_with_parents((settings_.data_dir + "/jobs").c_str(), 0700);
   store_.on_change([this](const JobChange &change) {
     guarded("a change from another node", [&] { on_store_change(change); });
@@ -87,6 +87,7 @@ JobScheduler::JobScheduler(JobStore &store, DiskSpace &disk, SchedulerSettings s
 JobScheduler::~JobScheduler() {
   if (start_source_) g_source_remove(start_source_);
   if (heartbeat_source_) g_source_remove(heartbeat_source_);
+  if (retired_source_) g_source_remove(retired_source_);
   for (auto &entry : running_) {
     entry.second.worker->kill();
     try {
@@ -160,7 +161,12 @@ bool JobScheduler::recover() {
     while (const gchar *name = g_dir_read_name(dir)) {
       const std::string folder = jobs_dir + "/" + name;
       if (known.count(name) == 0) {
-        if (store_.shared() && !older_than(folder, kSharedOrphanAgeSeconds)) continue;
+        // Recovery may be a retry, with uploads arriving meanwhile: their
+        // folders have no job yet. Alone on the store, only a folder from
+        // before this daemon started is a leftover.
+        const std::int64_t made_before =
+            store_.shared() ? g_get_real_time() / G_USEC_PER_SEC - kSharedOrphanAgeSeconds : started_at_;
+        if (!changed_before(folder, made_before)) continue;
         daemon_log("removing %s: no job owns it (an upload cut short)", folder.c_str());
         remove_tree(folder);
       } else if (!store_.shared()) {
@@ -234,7 +240,7 @@ bool JobScheduler::remove(const std::string &id) {
   const std::optional<Job> removed = store_.remove(id);
   auto running = running_.find(id);
   if (running != running_.end()) {
-    running->second.worker->kill();  // SIGKILL; GLib reaps it
+    retire(std::move(running->second.worker));  // SIGKILL; GLib reaps it
     running_.erase(running);
     daemon_log("job %s: cancelled while processing", id.c_str());
   }
@@ -308,7 +314,7 @@ void JobScheduler::on_store_change(const JobChange &change) {
 void JobScheduler::stop_lost(const std::string &id, const std::string &why) {
   auto running = running_.find(id);
   if (running != running_.end()) {
-    running->second.worker->kill();
+    retire(std::move(running->second.worker));
     running_.erase(running);
   }
   unsaved_.erase(id);
@@ -390,6 +396,22 @@ void JobScheduler::announce() {
 
 void JobScheduler::delete_files(const std::string &id) { remove_tree(job_folder(id)); }
 
+// A job may be stopped from inside one of its worker's callbacks (a full
+// disk or a lost lease noticed at a progress event): the worker is killed
+// at once, and destroyed from the main loop once that callback has returned.
+void JobScheduler::retire(std::unique_ptr<WorkerProcess> worker) {
+  worker->kill();
+  retired_workers_.push_back(std::move(worker));
+  if (retired_source_ == 0) retired_source_ = g_idle_add(on_destroy_retired, this);
+}
+
+gboolean JobScheduler::on_destroy_retired(gpointer data) {
+  auto *self = static_cast<JobScheduler *>(data);
+  self->retired_source_ = 0;
+  self->retired_workers_.clear();
+  return G_SOURCE_REMOVE;
+}
+
 void JobScheduler::schedule_start() {
   // From the main loop, never from inside a pipeline's callback.
   if (start_source_ == 0) start_source_ = g_idle_add(on_start_waiting, this);
@@ -402,13 +424,15 @@ gboolean JobScheduler::on_start_waiting(gpointer data) {
   return G_SOURCE_REMOVE;
 }
 
-// The model cannot be had. When no other node can run jobs either (alone on
-// its store, or no live node has its model), this node ends the waiting
-// jobs with the reason; otherwise it leaves them to nodes that can.
+// The model cannot be had. Alone on its store, this node ends the waiting
+// jobs with the reason (no one else will run them; a new upload makes it
+// try the model again). On a shared queue it only stops claiming: one node
+// with a broken model must not fail the jobs that other nodes, or this one
+// once its model is back, can run; they wait, and /health says why.
 void JobScheduler::fail_waiting_jobs() {
-  if (store_.shared() && store_.other_able_nodes(settings_.node) > 0) {
+  if (store_.shared()) {
     if (!reported_no_model_)
-      daemon_log("this node takes no jobs: the model is unavailable (%s); other nodes run them",
+      daemon_log("this node takes no jobs: the model is unavailable (%s); they wait for a node that can run them",
                  model_unavailable_.c_str());
     reported_no_model_ = true;
     return;
@@ -436,6 +460,10 @@ void JobScheduler::start_waiting_jobs() {
       return;
     }
     if (!claimed) break;
+    if (settings_.max_attempts > 0 && claimed->attempts > settings_.max_attempts) {
+      give_up(std::move(*claimed));
+      continue;
+    }
     start(std::move(*claimed));
   }
 }
@@ -463,6 +491,19 @@ std::vector<std::string> JobScheduler::worker_arguments(const Job &job) const {
   return arguments;
 }
 
+// A job whose every run so far was cut short (its node died, was stopped
+// past its grace, or lost the database) ends here: a file that takes its
+// node down each time must not go round the queue forever.
+void JobScheduler::give_up(Job job) {
+  const int runs = job.attempts - 1;
+  set_state(job, JobStatus::error, 0.0,
+            "this job was started " + std::to_string(runs) + " time" + (runs == 1 ? "" : "s") +
+                " and each run was interrupted before it ended (the server running it stopped or lost its "
+                "database); it is not tried again (--max-attempts " + std::to_string(settings_.max_attempts) + ")");
+  store_state(job);
+  notify(job, false);
+}
+
 // `job` is claimed (processing, this node's lease).
 void JobScheduler::start(Job job) {
   const std::string id = job.id;
@@ -475,14 +516,24 @@ void JobScheduler::start(Job job) {
   running.worker = std::make_unique<WorkerProcess>(worker_arguments(job), settings_.worker_limits);
   notify(job, false);
   std::string error;
+  // Handling an event may stop the job (a full disk, a lost lease), which
+  // kills the worker and so destroys this very closure: the closures copy
+  // what they captured before anything else, and touch nothing of theirs
+  // afterwards.
   const bool started = running.worker->start(
       [this, id](JsonObject *event) {
-        guarded("a worker's event", [&] {
+        JobScheduler *self = this;
+        const std::string job_id = id;
+        guarded("a worker's event", [self, job_id, event] {
           if (g_strcmp0(json_object_get_string_member_with_default(event, "event", ""), "progress") == 0)
-            on_progress(id, json_object_get_double_member_with_default(event, "percent", 0.0));
+            self->on_progress(job_id, json_object_get_double_member_with_default(event, "percent", 0.0));
         });
       },
-      [this, id](const WorkerOutcome &outcome) { guarded("a worker's end", [&] { on_done(id, outcome); }); },
+      [this, id](const WorkerOutcome &outcome) {
+        JobScheduler *self = this;
+        const std::string job_id = id;
+        guarded("a worker's end", [self, job_id, &outcome] { self->on_done(job_id, outcome); });
+      },
       error);
   if (!started) on_done(id, WorkerOutcome{false, "failed", error});
 }
@@ -493,7 +544,6 @@ void JobScheduler::on_progress(const std::string &id, double percent) {
   Job &job = running->second.job;
   // The result being written must not fill the disk.
   if (!disk_.above_minimum()) {
-    running->second.worker->kill();
     on_done(id, WorkerOutcome{false, "disk_full", disk_full_text(disk_.min_free_bytes())});
     return;
   }
@@ -513,7 +563,7 @@ void JobScheduler::on_done(const std::string &id, const WorkerOutcome &outcome) 
   auto running = running_.find(id);
   if (running == running_.end()) return;
   Job job = running->second.job;
-  // Erasing destroys the WorkerProcess, which may be the caller: it allows that.
+  retire(std::move(running->second.worker));
   running_.erase(running);
   if (outcome.ok) {
     set_state(job, JobStatus::completed, 100.0, "");

@@ -24,6 +24,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace demucs {
 
@@ -40,6 +41,7 @@ struct SchedulerSettings {
   std::string node;              ///< this daemon's name in the store (leases, logs)
   bool runs_jobs = true;         ///< false: --role api
   int lease_seconds = 30;        ///< how long a claim holds without a heartbeat
+  int max_attempts = 3;          ///< a job claimed more often than this (each run cut short) ends in error; 0: no cap
 };
 
 class JobScheduler {
@@ -59,7 +61,9 @@ class JobScheduler {
 
   /// Puts jobs left "processing" by a stopped daemon back in the queue (with
   /// a shared store: those whose lease ended) and removes job folders that
-  /// no job owns (uploads cut short). Call at start, and again until it
+  /// no job owns (uploads cut short): with SQLite those from before this
+  /// scheduler was made, with a shared store those 6 hours old (another
+  /// node may be receiving the upload). Call at start, and again until it
   /// returns true: false when the store cannot be written (a full disk, an
   /// unreachable database); no job starts until it succeeds.
   bool recover();
@@ -121,6 +125,7 @@ class JobScheduler {
   static gboolean on_heartbeat(gpointer self);
   void show_interrupted_as_waiting(Job &job) const;
   void start(Job job);
+  void give_up(Job job);
   void on_progress(const std::string &id, double percent);
   void on_done(const std::string &id, const WorkerOutcome &outcome);
   std::vector<std::string> worker_arguments(const Job &job) const;
@@ -129,12 +134,15 @@ class JobScheduler {
   bool store_state(const Job &job);
   void notify(const Job &job, bool deleted);
   void delete_files(const std::string &id);
+  void retire(std::unique_ptr<WorkerProcess> worker);
+  static gboolean on_destroy_retired(gpointer self);
   void schedule_start();
   static gboolean on_start_waiting(gpointer self);
 
   JobStore &store_;
   DiskSpace &disk_;
   SchedulerSettings settings_;
+  const std::int64_t started_at_;  ///< Unix seconds: folders changed since may be uploads in progress
   bool stopping_ = false;
   bool recovered_ = false;
   bool model_ready_ = false;
@@ -142,6 +150,8 @@ class JobScheduler {
   std::function<void()> request_model_;
   std::map<std::string, Running> running_;
   std::map<std::string, Unsaved> unsaved_;
+  std::vector<std::unique_ptr<WorkerProcess>> retired_workers_;  // killed; destroyed when idle
+  guint retired_source_ = 0;
   std::multimap<std::string, std::pair<int, Listener>> listeners_;  // by job id
   int next_token_ = 1;
   guint start_source_ = 0;

@@ -257,5 +257,20 @@ TEST_F(DaemonNodesTest, TwoNodesStartingAtOnceOnAnEmptyDatabaseMakeTheSchemaOnce
   EXPECT_EQ(contains(a->log(), "schema version 1 made") + contains(b->log(), "schema version 1 made"), 1);
 }
 
+TEST_F(DaemonNodesTest, ANodeWithoutItsModelLeavesTheQueueToNodesThatHaveIt) {
+  auto api = start_node("api", "api");
+  auto broken = start_node("worker", "broken", {"--model", scratch_.file("missing.th"), "--job-lease", "3"});
+  ASSERT_TRUE(wait_until([&] { return contains(http_get(broken->url("health")).body, "unavailable"); }, 60));
+  // No other node can run jobs now: still, the broken one fails none.
+  const std::string id = upload_to(*api, test_data("mix.wav"), "mix.wav");
+  g_usleep(3 * G_USEC_PER_SEC);  // six heartbeats of the broken node
+  EXPECT_EQ(status_of(*api, id), "pending");
+  EXPECT_TRUE(contains(broken->log(), "this node takes no jobs: the model is unavailable")) << broken->log();
+  auto able = start_node("worker", "able");
+  ASSERT_TRUE(wait_until([&] { return finished(*api, id); }, kJobSeconds));
+  EXPECT_EQ(status_of(*api, id), "completed");
+  EXPECT_TRUE(runs_in(*broken).empty());
+}
+
 }  // namespace
 }  // namespace demucs::testing

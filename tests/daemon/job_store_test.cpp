@@ -265,6 +265,14 @@ TEST(SqliteJobStore, ADatabaseOfAnOlderDaemonIsMigratedInPlace) {
   EXPECT_EQ(reopened.find("old-running")->owner, "new");
 }
 
+TEST(SqliteJobStore, WritesSurviveAPowerCut) {
+  // synchronous=FULL (2): each commit is on the disk before the call
+  // returns, so an upload answered with its job id keeps its job.
+  testing::ScratchDirectory scratch;
+  SqliteJobStore store(scratch.file("jobs.sqlite3"));
+  EXPECT_EQ(store.synchronous_level(), 2);
+}
+
 TEST(SqliteJobStore, UnopenableDatabaseIsAClearError) {
   try {
     SqliteJobStore store("/nonexistent-folder/jobs.sqlite3");
