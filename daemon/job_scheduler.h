@@ -3,19 +3,25 @@
 // upload order; each job's state goes to the store as it changes and to
 // whoever listens (the Server-Sent Events streams). A worker that crashes,
 // stalls, runs too long or hits a limit ends its job in error; the others go
-// on. Everything happens on the daemon's main loop; nothing here blocks.
+// on; a job claimed more than max_attempts times (each run cut short by its
+// node's end) ends in error. Everything happens on the daemon's main loop;
+// nothing here blocks.
 //
 // Several nodes may share one store (PostgreSQL): a node claims the jobs it
 // runs, renews their leases every lease/6 seconds (the heartbeat), stops a
 // job whose lease it lost, and stops its jobs itself when it could not
-// renew them for most of a lease (so that two nodes never run one job);
-// changes other nodes make reach this node's listeners through the store.
+// renew them for 2/3 of a lease (so that two nodes never run one job): from
+// the heartbeat, and from a thread of its own (lease_watchdog.h) while the
+// main loop waits on the database. Each attempt at a job writes in a folder
+// of its own (jobs/<id>/attempt-<n>/), so two attempts never share a path.
+// Changes other nodes make reach this node's listeners through the store.
 // A node with runs_jobs false (--role api) only queues and reports.
 #pragma once
 
 #include "disk_space.h"
 #include "job.h"
 #include "job_store.h"
+#include "lease_watchdog.h"
 #include "worker_process.h"
 
 #include <cstdint>
@@ -69,8 +75,9 @@ class JobScheduler {
   bool recover();
 
   /// Whether pipelines may start: false while the model downloads or loads.
-  /// When `unavailable_reason` is not empty, every waiting and future job
-  /// ends in error with it instead.
+  /// When `unavailable_reason` is not empty: alone on the store, every
+  /// waiting and future job ends in error with it instead; on a shared
+  /// store this node only stops claiming (other nodes run the jobs).
   void set_model_state(bool ready, const std::string &unavailable_reason);
   /// Called when a job arrives while the model is unavailable, to try again
   /// to get it; the job waits for the outcome.
@@ -135,6 +142,8 @@ class JobScheduler {
   void notify(const Job &job, bool deleted);
   void delete_files(const std::string &id);
   void retire(std::unique_ptr<WorkerProcess> worker);
+  void end_attempt(const std::string &id);
+  void remove_stale_attempts(const std::string &folder, const std::string &keep, std::int64_t idle_seconds);
   static gboolean on_destroy_retired(gpointer self);
   void schedule_start();
   static gboolean on_start_waiting(gpointer self);
@@ -150,6 +159,7 @@ class JobScheduler {
   std::function<void()> request_model_;
   std::map<std::string, Running> running_;
   std::map<std::string, Unsaved> unsaved_;
+  std::unique_ptr<LeaseWatchdog> watchdog_;  // with a shared store only
   std::vector<std::unique_ptr<WorkerProcess>> retired_workers_;  // killed; destroyed when idle
   guint retired_source_ = 0;
   std::multimap<std::string, std::pair<int, Listener>> listeners_;  // by job id

@@ -162,6 +162,7 @@ void SqliteJobStore::insert(Job &job) {
 bool SqliteJobStore::update_state(const Job &job, const std::string &node) {
   Statement statement(db_,
                       "UPDATE jobs SET status = ?1, progress = ?2, error_message = ?3, finished_at = ?5, "
+                      "output_path = ?7, "
                       "owner = CASE WHEN ?1 = 'processing' THEN owner END, "
                       "lease_until = CASE WHEN ?1 = 'processing' THEN lease_until END "
                       "WHERE id = ?4 AND owner = ?6 AND status = 'processing'");
@@ -172,6 +173,7 @@ bool SqliteJobStore::update_state(const Job &job, const std::string &node) {
   statement.bind(4, job.id);
   if (job.finished_at > 0) statement.bind(5, job.finished_at);  // else NULL
   statement.bind(6, node);
+  statement.bind(7, job.output_path);
   if (sqlite3_step(statement.get()) != SQLITE_DONE) fail("cannot update job " + job.id);
   return sqlite3_changes(db_) > 0;
 }

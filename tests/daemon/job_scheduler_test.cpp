@@ -2,9 +2,11 @@
 // (a shell script that reports progress as the real worker does): what is
 // hard to make happen at a chosen moment with the real program. A job
 // stopped from inside its own progress event (a full disk, a lost lease);
-// the cap on attempts; recovery retried while uploads arrive.
+// the cap on attempts; recovery retried while uploads arrive; the lease
+// watchdog's fencing.
 #include "disk_space.h"
 #include "job_scheduler.h"
+#include "lease_watchdog.h"
 #include "sqlite_job_store.h"
 
 #include "support/scratch_directory.h"
@@ -12,7 +14,10 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sqlite3.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <utime.h>
 
 #include <fstream>
@@ -208,6 +213,53 @@ TEST_F(JobSchedulerTest, RecoveryRetriedWhileAnUploadArrivesLeavesItsFolder) {
   EXPECT_TRUE(scheduler.recover());
   EXPECT_TRUE(g_file_test((arriving + "/input.wav.partial").c_str(), G_FILE_TEST_IS_REGULAR));
   EXPECT_FALSE(g_file_test(leftover.c_str(), G_FILE_TEST_EXISTS));
+}
+
+// A child process (its own process group, as a worker's) that sleeps.
+GPid start_sleeper() {
+  const gchar *argv[] = {"sh", "-c", "sleep 30", nullptr};
+  GPid pid = 0;
+  g_spawn_async(nullptr, const_cast<gchar **>(argv), nullptr,
+                static_cast<GSpawnFlags>(G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD),
+                [](gpointer) { setpgid(0, 0); }, nullptr, &pid, nullptr);
+  return pid;
+}
+
+// Whether `pid` has ended (reaps it then).
+bool ended(GPid pid) {
+  int status = 0;
+  return waitpid(pid, &status, WNOHANG) == pid;
+}
+
+TEST(LeaseWatchdog, KillsAWorkerWhoseLeaseWasNotRenewedFor2ThirdsOfItAndOnlyThat) {
+  LeaseWatchdog watchdog(3);  // fences after 2 s without a renewal
+  const GPid stale = start_sleeper();
+  const gint64 started = g_get_monotonic_time();
+  watchdog.watch("stale", stale);
+  gint64 killed_after = 0;
+  while (killed_after == 0 && g_get_monotonic_time() - started < 4 * G_USEC_PER_SEC) {
+    if (ended(stale)) killed_after = g_get_monotonic_time() - started;
+    g_usleep(10000);
+  }
+  EXPECT_GE(killed_after, 2 * G_USEC_PER_SEC - 50000);
+  EXPECT_LT(killed_after, 2 * G_USEC_PER_SEC + 300000);
+  EXPECT_TRUE(watchdog.fenced("stale"));
+  watchdog.forget("stale");
+
+  // Renewed every 0.5 s, a worker lives on; forgotten, it is not watched.
+  const GPid kept = start_sleeper();
+  watchdog.watch("kept", kept);
+  for (int i = 0; i < 8; ++i) {
+    g_usleep(G_USEC_PER_SEC / 2);
+    watchdog.renewed(g_get_monotonic_time());
+  }
+  EXPECT_FALSE(ended(kept));
+  EXPECT_FALSE(watchdog.fenced("kept"));
+  watchdog.forget("kept");
+  g_usleep(3 * G_USEC_PER_SEC);
+  EXPECT_FALSE(ended(kept));
+  kill(kept, SIGKILL);
+  waitpid(kept, nullptr, 0);
 }
 
 }  // namespace
