@@ -100,6 +100,10 @@ const OptionSpec kOptions[] = {
      "A running job's claim, renewed every sixth of it; a job whose node stops renewing runs again "
      "elsewhere after this long (default 30)",
      3, 3600},
+    {"max-attempts", &DaemonOptions::max_attempts, "N",
+     "Runs of a job cut short (its node stopped or lost the database) before it ends in error instead of "
+     "running again (default 3; 0: no limit)",
+     0, 1000},
     {"version", &DaemonOptions::show_version, nullptr, "Print the version and exit"},  // not from the environment
 };
 

@@ -52,6 +52,7 @@ struct DaemonOptions {
   std::string role = "all";   ///< all, api (no jobs run), worker (no uploads taken)
   std::string node_name;      ///< default HOST:PID
   int job_lease = 30;         ///< seconds
+  int max_attempts = 3;       ///< claims of one job before it ends in error; 0: no limit
 
   bool show_version = false;  ///< --version: print it and exit
 };

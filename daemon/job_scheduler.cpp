@@ -58,11 +58,39 @@ void remove_partial_outputs(const std::string &folder) {
   g_dir_close(dir);
 }
 
-// Whether `path` was last changed more than `seconds` ago.
-bool older_than(const std::string &path, std::int64_t seconds) {
+constexpr const char *kAttemptPrefix = "attempt-";
+
+std::string parent_folder(const std::string &path) {
+  g_autofree gchar *folder = g_path_get_dirname(path.c_str());
+  return folder;
+}
+
+// Removes the attempt folder that holds `output_path` (and nothing when the
+// output is not in one: a job from before attempt folders).
+void remove_attempt_folder(const std::string &output_path) {
+  const std::string folder = parent_folder(output_path);
+  g_autofree gchar *name = g_path_get_basename(folder.c_str());
+  if (g_str_has_prefix(name, kAttemptPrefix)) remove_tree(folder);
+}
+
+// The newest change to `folder` or a file in it (Unix seconds; 0: none).
+std::int64_t last_change_in(const std::string &folder) {
+  GStatBuf info;
+  std::int64_t newest = g_stat(folder.c_str(), &info) == 0 ? static_cast<std::int64_t>(info.st_mtime) : 0;
+  if (GDir *dir = g_dir_open(folder.c_str(), 0, nullptr)) {
+    while (const gchar *name = g_dir_read_name(dir))
+      if (g_stat((folder + "/" + name).c_str(), &info) == 0)
+        newest = std::max(newest, static_cast<std::int64_t>(info.st_mtime));
+    g_dir_close(dir);
+  }
+  return newest;
+}
+
+// Whether `path` was last changed before `unix_seconds`.
+bool changed_before(const std::string &path, std::int64_t unix_seconds) {
   GStatBuf info;
   if (g_stat(path.c_str(), &info) != 0) return false;
-  return static_cast<std::int64_t>(info.st_mtime) < g_get_real_time() / G_USEC_PER_SEC - seconds;
+  return static_cast<std::int64_t>(info.st_mtime) < unix_seconds;
 }
 
 // With a shared store, a folder no job owns may be an upload that another
@@ -72,7 +100,7 @@ constexpr std::int64_t kSharedOrphanAgeSeconds = 6 * 3600;
 }  // namespace
 
 JobScheduler::JobScheduler(JobStore &store, DiskSpace &disk, SchedulerSettings settings)
-    : store_(store), disk_(disk), settings_(std::move(settings)) {
+    : store_(store), disk_(disk), settings_(std::move(settings)), started_at_(g_get_real_time() / G_USEC_PER_SEC) {
   g_mkdir_with_parents((settings_.data_dir + "/jobs").c_str(), 0700);
   store_.on_change([this](const JobChange &change) {
     guarded("a change from another node", [&] { on_store_change(change); });
@@ -80,6 +108,7 @@ JobScheduler::JobScheduler(JobStore &store, DiskSpace &disk, SchedulerSettings s
   store_.on_connection([this](bool connected) {
     if (connected) schedule_start();
   });
+  if (store_.shared() && settings_.runs_jobs) watchdog_ = std::make_unique<LeaseWatchdog>(settings_.lease_seconds);
   const guint heartbeat_ms = static_cast<guint>(std::max(200, settings_.lease_seconds * 1000 / 6));
   heartbeat_source_ = g_timeout_add(heartbeat_ms, on_heartbeat, this);
 }
@@ -87,6 +116,7 @@ JobScheduler::JobScheduler(JobStore &store, DiskSpace &disk, SchedulerSettings s
 JobScheduler::~JobScheduler() {
   if (start_source_) g_source_remove(start_source_);
   if (heartbeat_source_) g_source_remove(heartbeat_source_);
+  if (retired_source_) g_source_remove(retired_source_);
   for (auto &entry : running_) {
     entry.second.worker->kill();
     try {
@@ -160,11 +190,22 @@ bool JobScheduler::recover() {
     while (const gchar *name = g_dir_read_name(dir)) {
       const std::string folder = jobs_dir + "/" + name;
       if (known.count(name) == 0) {
-        if (store_.shared() && !older_than(folder, kSharedOrphanAgeSeconds)) continue;
+        // Recovery may be a retry, with uploads arriving meanwhile: their
+        // folders have no job yet. Alone on the store, only a folder from
+        // before this daemon started is a leftover.
+        const std::int64_t made_before =
+            store_.shared() ? g_get_real_time() / G_USEC_PER_SEC - kSharedOrphanAgeSeconds : started_at_;
+        if (!changed_before(folder, made_before)) continue;
         daemon_log("removing %s: no job owns it (an upload cut short)", folder.c_str());
         remove_tree(folder);
       } else if (!store_.shared()) {
-        remove_partial_outputs(folder);  // shared: the node that claims the job does it
+        // Alone on the store, nothing runs yet: what earlier attempts left
+        // half-written goes (shared: the node that ran an attempt, or the
+        // one that completes the job, does it).
+        remove_partial_outputs(folder);
+        const std::optional<Job> job = store_.find(name);
+        const bool completed = job && job->status == JobStatus::completed;
+        remove_stale_attempts(folder, completed ? parent_folder(job->output_path) : "", 0);
       }
     }
     g_dir_close(dir);
@@ -234,7 +275,8 @@ bool JobScheduler::remove(const std::string &id) {
   const std::optional<Job> removed = store_.remove(id);
   auto running = running_.find(id);
   if (running != running_.end()) {
-    running->second.worker->kill();  // SIGKILL; GLib reaps it
+    end_attempt(id);
+    retire(std::move(running->second.worker));  // SIGKILL; GLib reaps it
     running_.erase(running);
     daemon_log("job %s: cancelled while processing", id.c_str());
   }
@@ -308,7 +350,11 @@ void JobScheduler::on_store_change(const JobChange &change) {
 void JobScheduler::stop_lost(const std::string &id, const std::string &why) {
   auto running = running_.find(id);
   if (running != running_.end()) {
-    running->second.worker->kill();
+    end_attempt(id);
+    retire(std::move(running->second.worker));
+    // What this attempt wrote is of no use to anyone (the next attempt
+    // writes in a folder of its own).
+    remove_attempt_folder(running->second.job.output_path);
     running_.erase(running);
   }
   unsaved_.erase(id);
@@ -340,6 +386,7 @@ void JobScheduler::heartbeat() {
       const std::vector<std::string> lost = store_.renew_leases(settings_.node, held, settings_.lease_seconds);
       for (auto &entry : running_) entry.second.lease_renewed = now;
       for (auto &entry : unsaved_) entry.second.lease_renewed = now;
+      if (watchdog_) watchdog_->renewed(now);
       for (const std::string &id : lost) stop_lost(id, "its lease was lost (it ended, or the job was deleted)");
     } catch (const JobStoreError &error) {
       // Before the lease ends by the database's clock, this node stops what
@@ -390,6 +437,44 @@ void JobScheduler::announce() {
 
 void JobScheduler::delete_files(const std::string &id) { remove_tree(job_folder(id)); }
 
+// The job's worker has ended or is being stopped: the watchdog lets it go.
+void JobScheduler::end_attempt(const std::string &id) {
+  if (watchdog_) watchdog_->forget(id);
+}
+
+// Removes the attempt folders in a job's folder but `keep`, those where
+// nothing changed for `idle_seconds`.
+void JobScheduler::remove_stale_attempts(const std::string &folder, const std::string &keep,
+                                         std::int64_t idle_seconds) {
+  GDir *dir = g_dir_open(folder.c_str(), 0, nullptr);
+  if (dir == nullptr) return;
+  std::vector<std::string> stale;
+  const std::int64_t now = g_get_real_time() / G_USEC_PER_SEC;
+  while (const gchar *name = g_dir_read_name(dir)) {
+    const std::string attempt = folder + "/" + name;
+    if (g_str_has_prefix(name, kAttemptPrefix) && attempt != keep && last_change_in(attempt) <= now - idle_seconds)
+      stale.push_back(attempt);
+  }
+  g_dir_close(dir);
+  for (const std::string &attempt : stale) remove_tree(attempt);
+}
+
+// A job may be stopped from inside one of its worker's callbacks (a full
+// disk or a lost lease noticed at a progress event): the worker is killed
+// at once, and destroyed from the main loop once that callback has returned.
+void JobScheduler::retire(std::unique_ptr<WorkerProcess> worker) {
+  worker->kill();
+  retired_workers_.push_back(std::move(worker));
+  if (retired_source_ == 0) retired_source_ = g_idle_add(on_destroy_retired, this);
+}
+
+gboolean JobScheduler::on_destroy_retired(gpointer data) {
+  auto *self = static_cast<JobScheduler *>(data);
+  self->retired_source_ = 0;
+  self->retired_workers_.clear();
+  return G_SOURCE_REMOVE;
+}
+
 void JobScheduler::schedule_start() {
   // From the main loop, never from inside a pipeline's callback.
   if (start_source_ == 0) start_source_ = g_idle_add(on_start_waiting, this);
@@ -402,13 +487,15 @@ gboolean JobScheduler::on_start_waiting(gpointer data) {
   return G_SOURCE_REMOVE;
 }
 
-// The model cannot be had. When no other node can run jobs either (alone on
-// its store, or no live node has its model), this node ends the waiting
-// jobs with the reason; otherwise it leaves them to nodes that can.
+// The model cannot be had. Alone on its store, this node ends the waiting
+// jobs with the reason (no one else will run them; a new upload makes it
+// try the model again). On a shared queue it only stops claiming: one node
+// with a broken model must not fail the jobs that other nodes, or this one
+// once its model is back, can run; they wait, and /health says why.
 void JobScheduler::fail_waiting_jobs() {
-  if (store_.shared() && store_.other_able_nodes(settings_.node) > 0) {
+  if (store_.shared()) {
     if (!reported_no_model_)
-      daemon_log("this node takes no jobs: the model is unavailable (%s); other nodes run them",
+      daemon_log("this node takes no jobs: the model is unavailable (%s); they wait for a node that can run them",
                  model_unavailable_.c_str());
     reported_no_model_ = true;
     return;
@@ -436,6 +523,10 @@ void JobScheduler::start_waiting_jobs() {
       return;
     }
     if (!claimed) break;
+    if (settings_.max_attempts > 0 && claimed->attempts > settings_.max_attempts) {
+      give_up(std::move(*claimed));
+      continue;
+    }
     start(std::move(*claimed));
   }
 }
@@ -467,11 +558,29 @@ std::vector<std::string> JobScheduler::worker_arguments(const Job &job) const {
   return arguments;
 }
 
+// A job whose every run so far was cut short (its node died, was stopped
+// past its grace, or lost the database) ends here: a file that takes its
+// node down each time must not go round the queue forever.
+void JobScheduler::give_up(Job job) {
+  const int runs = job.attempts - 1;
+  set_state(job, JobStatus::error, 0.0,
+            "this job was started " + std::to_string(runs) + " time" + (runs == 1 ? "" : "s") +
+                " and each run was interrupted before it ended (the server running it stopped or lost its "
+                "database); it is not tried again (--max-attempts " + std::to_string(settings_.max_attempts) + ")");
+  store_state(job);
+  notify(job, false);
+}
+
 // `job` is claimed (processing, this node's lease).
 void JobScheduler::start(Job job) {
   const std::string id = job.id;
-  // What an earlier attempt (a node that died) left half-written.
-  remove_partial_outputs(job_folder(id));
+  // Each attempt writes in a folder of its own: an earlier attempt whose
+  // node lost the job (and may not know it yet) never shares a path with
+  // this one, and nothing of it is removed while it may still be running.
+  const std::string attempt_folder = job_folder(id) + "/" + kAttemptPrefix + std::to_string(job.attempts);
+  g_mkdir_with_parents(attempt_folder.c_str(), 0700);
+  g_autofree gchar *output_name = g_path_get_basename(job.output_path.c_str());
+  job.output_path = attempt_folder + "/" + output_name;
   daemon_log("job %s: processing on node %s (attempt %d)", id.c_str(), settings_.node.c_str(), job.attempts);
   Running &running = running_[id];
   running.job = job;
@@ -479,16 +588,30 @@ void JobScheduler::start(Job job) {
   running.worker = std::make_unique<WorkerProcess>(worker_arguments(job), settings_.worker_limits);
   notify(job, false);
   std::string error;
+  // Handling an event may stop the job (a full disk, a lost lease), which
+  // kills the worker and so destroys this very closure: the closures copy
+  // what they captured before anything else, and touch nothing of theirs
+  // afterwards.
   const bool started = running.worker->start(
       [this, id](JsonObject *event) {
-        guarded("a worker's event", [&] {
+        JobScheduler *self = this;
+        const std::string job_id = id;
+        guarded("a worker's event", [self, job_id, event] {
           if (g_strcmp0(json_object_get_string_member_with_default(event, "event", ""), "progress") == 0)
-            on_progress(id, json_object_get_double_member_with_default(event, "percent", 0.0));
+            self->on_progress(job_id, json_object_get_double_member_with_default(event, "percent", 0.0));
         });
       },
-      [this, id](const WorkerOutcome &outcome) { guarded("a worker's end", [&] { on_done(id, outcome); }); },
+      [this, id](const WorkerOutcome &outcome) {
+        JobScheduler *self = this;
+        const std::string job_id = id;
+        guarded("a worker's end", [self, job_id, &outcome] { self->on_done(job_id, outcome); });
+      },
       error);
-  if (!started) on_done(id, WorkerOutcome{false, "failed", error});
+  if (!started) {
+    on_done(id, WorkerOutcome{false, "failed", error});
+    return;
+  }
+  if (watchdog_) watchdog_->watch(id, static_cast<pid_t>(std::stoi(running.worker->pid())));
 }
 
 void JobScheduler::on_progress(const std::string &id, double percent) {
@@ -497,7 +620,6 @@ void JobScheduler::on_progress(const std::string &id, double percent) {
   Job &job = running->second.job;
   // The result being written must not fill the disk.
   if (!disk_.above_minimum()) {
-    running->second.worker->kill();
     on_done(id, WorkerOutcome{false, "disk_full", disk_full_text(disk_.min_free_bytes())});
     return;
   }
@@ -516,13 +638,22 @@ void JobScheduler::on_progress(const std::string &id, double percent) {
 void JobScheduler::on_done(const std::string &id, const WorkerOutcome &outcome) {
   auto running = running_.find(id);
   if (running == running_.end()) return;
+  if (watchdog_ && watchdog_->fenced(id)) {
+    stop_lost(id, "its lease could not be renewed in time, so its worker was stopped; it runs again once its "
+                  "lease has ended");
+    return;
+  }
+  end_attempt(id);
   Job job = running->second.job;
-  // Erasing destroys the WorkerProcess, which may be the caller: it allows that.
+  retire(std::move(running->second.worker));
   running_.erase(running);
   if (outcome.ok) {
     set_state(job, JobStatus::completed, 100.0, "");
+    // Earlier attempts' leftovers, once nothing has written to them for a
+    // whole lease (their nodes fenced themselves well before).
+    remove_stale_attempts(job_folder(id), parent_folder(job.output_path), settings_.lease_seconds);
   } else {
-    g_remove(partial_output_path(job.output_path).c_str());
+    remove_attempt_folder(job.output_path);  // this attempt's, half-written
     const std::string message =
         outcome.kind == "disk_full" && outcome.message.find("disk full") == std::string::npos
             ? "disk full: the server ran out of space while writing the result (" + outcome.message + ")"

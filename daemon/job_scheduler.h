@@ -3,19 +3,25 @@
 // upload order; each job's state goes to the store as it changes and to
 // whoever listens (the Server-Sent Events streams). A worker that crashes,
 // stalls, runs too long or hits a limit ends its job in error; the others go
-// on. Everything happens on the daemon's main loop; nothing here blocks.
+// on; a job claimed more than max_attempts times (each run cut short by its
+// node's end) ends in error. Everything happens on the daemon's main loop;
+// nothing here blocks.
 //
 // Several nodes may share one store (PostgreSQL): a node claims the jobs it
 // runs, renews their leases every lease/6 seconds (the heartbeat), stops a
 // job whose lease it lost, and stops its jobs itself when it could not
-// renew them for most of a lease (so that two nodes never run one job);
-// changes other nodes make reach this node's listeners through the store.
+// renew them for 2/3 of a lease (so that two nodes never run one job): from
+// the heartbeat, and from a thread of its own (lease_watchdog.h) while the
+// main loop waits on the database. Each attempt at a job writes in a folder
+// of its own (jobs/<id>/attempt-<n>/), so two attempts never share a path.
+// Changes other nodes make reach this node's listeners through the store.
 // A node with runs_jobs false (--role api) only queues and reports.
 #pragma once
 
 #include "disk_space.h"
 #include "job.h"
 #include "job_store.h"
+#include "lease_watchdog.h"
 #include "worker_process.h"
 
 #include <cstdint>
@@ -24,6 +30,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace demucs {
 
@@ -41,6 +48,7 @@ struct SchedulerSettings {
   std::string node;              ///< this daemon's name in the store (leases, logs)
   bool runs_jobs = true;         ///< false: --role api
   int lease_seconds = 30;        ///< how long a claim holds without a heartbeat
+  int max_attempts = 3;          ///< a job claimed more often than this (each run cut short) ends in error; 0: no cap
 };
 
 class JobScheduler {
@@ -60,14 +68,17 @@ class JobScheduler {
 
   /// Puts jobs left "processing" by a stopped daemon back in the queue (with
   /// a shared store: those whose lease ended) and removes job folders that
-  /// no job owns (uploads cut short). Call at start, and again until it
+  /// no job owns (uploads cut short): with SQLite those from before this
+  /// scheduler was made, with a shared store those 6 hours old (another
+  /// node may be receiving the upload). Call at start, and again until it
   /// returns true: false when the store cannot be written (a full disk, an
   /// unreachable database); no job starts until it succeeds.
   bool recover();
 
   /// Whether pipelines may start: false while the model downloads or loads.
-  /// When `unavailable_reason` is not empty, every waiting and future job
-  /// ends in error with it instead.
+  /// When `unavailable_reason` is not empty: alone on the store, every
+  /// waiting and future job ends in error with it instead; on a shared
+  /// store this node only stops claiming (other nodes run the jobs).
   void set_model_state(bool ready, const std::string &unavailable_reason);
   /// Called when a job arrives while the model is unavailable, to try again
   /// to get it; the job waits for the outcome.
@@ -122,6 +133,7 @@ class JobScheduler {
   static gboolean on_heartbeat(gpointer self);
   void show_interrupted_as_waiting(Job &job) const;
   void start(Job job);
+  void give_up(Job job);
   void on_progress(const std::string &id, double percent);
   void on_done(const std::string &id, const WorkerOutcome &outcome);
   std::vector<std::string> worker_arguments(const Job &job) const;
@@ -130,12 +142,17 @@ class JobScheduler {
   bool store_state(const Job &job);
   void notify(const Job &job, bool deleted);
   void delete_files(const std::string &id);
+  void retire(std::unique_ptr<WorkerProcess> worker);
+  void end_attempt(const std::string &id);
+  void remove_stale_attempts(const std::string &folder, const std::string &keep, std::int64_t idle_seconds);
+  static gboolean on_destroy_retired(gpointer self);
   void schedule_start();
   static gboolean on_start_waiting(gpointer self);
 
   JobStore &store_;
   DiskSpace &disk_;
   SchedulerSettings settings_;
+  const std::int64_t started_at_;  ///< Unix seconds: folders changed since may be uploads in progress
   bool stopping_ = false;
   bool recovered_ = false;
   bool model_ready_ = false;
@@ -143,6 +160,9 @@ class JobScheduler {
   std::function<void()> request_model_;
   std::map<std::string, Running> running_;
   std::map<std::string, Unsaved> unsaved_;
+  std::unique_ptr<LeaseWatchdog> watchdog_;  // with a shared store only
+  std::vector<std::unique_ptr<WorkerProcess>> retired_workers_;  // killed; destroyed when idle
+  guint retired_source_ = 0;
   std::multimap<std::string, std::pair<int, Listener>> listeners_;  // by job id
   int next_token_ = 1;
   guint start_source_ = 0;

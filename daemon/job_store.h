@@ -78,8 +78,9 @@ class JobStore {
   /// it no longer holds (expired and taken back, or the job deleted).
   virtual std::vector<std::string> renew_leases(const std::string &node, const std::vector<std::string> &ids,
                                                 int lease_seconds) = 0;
-  /// Writes status, progress, error message and finished_at of a job that
-  /// `node` holds; false (nothing written) when it does not hold it.
+  /// Writes status, progress, error message, finished_at and output_path
+  /// (each attempt writes in a folder of its own) of a job that `node`
+  /// holds; false (nothing written) when it does not hold it.
   virtual bool update_state(const Job &job, const std::string &node) = 0;
   /// Gives a job `node` holds back to the queue (pending, progress 0).
   virtual bool release(const std::string &id, const std::string &node) = 0;

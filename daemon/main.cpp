@@ -214,6 +214,7 @@ int run(int argc, char **argv) {
   scheduler_settings.node = options.node_name;
   scheduler_settings.runs_jobs = options.role != "api";
   scheduler_settings.lease_seconds = options.job_lease;
+  scheduler_settings.max_attempts = options.max_attempts;
   auto scheduler = std::make_unique<JobScheduler>(*store, disk, scheduler_settings);
   // A full disk or a store that cannot be written must not keep the daemon
   // from serving what it can: recovery is tried again every few seconds.

@@ -4,8 +4,10 @@
 
 #include <glib-unix.h>
 #include <json-glib/json-glib.h>
+#include <poll.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
 #include <memory>
 
@@ -89,6 +91,33 @@ constexpr const char *kColumns =
 // leases are timed by it, so that the nodes' clocks need not agree.
 constexpr const char *kNow = "(extract(epoch from clock_timestamp()) * 1000000)::bigint";
 
+// How long one call may hold the main loop. The server gives up on a
+// statement after kStatementTimeoutMs (statement_timeout); the node gives
+// up on the server a second later and drops the connection: a database
+// that does not answer at all (a network that drops everything, a frozen
+// host) costs at most that, once, and later calls fail at once until the
+// store has connected again (in the background, without blocking).
+constexpr int kStatementTimeoutMs = 5000;
+constexpr int kCallTimeoutMs = kStatementTimeoutMs + 1000;
+constexpr int kConnectTimeoutSeconds = 5;
+
+// Waits until `fd` is ready for `events` or the monotonic `deadline` has
+// passed (false then).
+bool wait_for_socket(int fd, short events, gint64 deadline) {
+  for (;;) {
+    const gint64 left = deadline - g_get_monotonic_time();
+    if (left <= 0) return false;
+    pollfd ready{fd, events, 0};
+    const int count = poll(&ready, 1, static_cast<int>((left + 999) / 1000));
+    if (count > 0 || (count < 0 && errno != EINTR)) return true;  // an error: libpq will say which
+  }
+}
+
+std::string trimmed(std::string message) {
+  while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
+  return message;
+}
+
 std::string text(std::int64_t number) { return std::to_string(number); }
 
 std::string text(double number) {
@@ -159,9 +188,16 @@ PostgresJobStore::PostgresJobStore(const std::string &url, const std::string &no
   // Ours come before the URL, which may override them, except the name the
   // node has in the database (the NOTIFY payloads carry it).
   // (NOTICEs, such as "already exists, skipping", stay out of the log.)
-  values_ = {"5", "10", "3", "3", "-c client_min_messages=warning", url, node, "demucs-vocalsd"};
-  keywords_ = {"connect_timeout", "keepalives_idle", "keepalives_interval", "keepalives_count", "options",
-               "dbname", "application_name", "fallback_application_name", nullptr};
+  // Every wait is bounded: the connection (connect_timeout), a peer gone
+  // silent on an idle connection (keepalives: ~19 s) or with data unacknowledged
+  // (tcp_user_timeout), a statement (statement_timeout, and kCallTimeoutMs
+  // on this side), a transaction left open (idle_in_transaction_session_timeout).
+  values_ = {std::to_string(kConnectTimeoutSeconds), "1", "10", "3", "3", std::to_string(kCallTimeoutMs),
+             "-c client_min_messages=warning -c statement_timeout=" + std::to_string(kStatementTimeoutMs) +
+                 " -c idle_in_transaction_session_timeout=" + std::to_string(2 * kCallTimeoutMs),
+             url, node, "demucs-vocalsd"};
+  keywords_ = {"connect_timeout", "keepalives", "keepalives_idle", "keepalives_interval", "keepalives_count",
+               "tcp_user_timeout", "options", "dbname", "application_name", "fallback_application_name", nullptr};
   std::vector<const char *> values;
   for (const std::string &value : values_) values.push_back(value.c_str());
   values.push_back(nullptr);
@@ -175,31 +211,47 @@ PostgresJobStore::PostgresJobStore(const std::string &url, const std::string &no
 }
 
 PostgresJobStore::~PostgresJobStore() {
-  for (guint *source : {&socket_source_, &reconnect_source_, &deliver_source_})
+  for (guint *source : {&socket_source_, &reconnect_source_, &deliver_source_, &connecting_source_,
+                        &connecting_timeout_})
     if (*source) g_source_remove(*source);
+  PQfinish(connecting_);
   PQfinish(connection_);
 }
 
+// At start: a blocking connection (bounded by connect_timeout), so that a
+// server that refuses can stop the daemon with the reason.
 bool PostgresJobStore::try_connect(bool at_start) const {
   std::vector<const char *> values;
   for (const std::string &value : values_) values.push_back(value.c_str());
   values.push_back(nullptr);
   PGconn *connection = PQconnectdbParams(keywords_.data(), values.data(), 1);
-  if (PQstatus(connection) != CONNECTION_OK) {
-    std::string why = PQerrorMessage(connection);
-    while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();
+  return use_connection(connection, at_start);
+}
+
+// A connection attempt failed: try again later. A server that answers and
+// refuses (no such database, a wrong password) will refuse again: at start
+// that is the operator's to fix (JobStoreError).
+void PostgresJobStore::connection_failed(const std::string &why, bool at_start) const {
+  const bool refused = why.find("FATAL") != std::string::npos &&
+                       why.find("the database system is") == std::string::npos;  // starting up / shutting down
+  if (at_start && refused) throw JobStoreError(description_ + ": " + why);
+  if (last_error_ != why) daemon_log("job database %s unreachable: %s", description_.c_str(), why.c_str());
+  last_error_ = why;
+  schedule_reconnect();
+}
+
+// Takes a connection attempt that has ended (well or not): on success,
+// makes the schema, listens, and watches the socket.
+bool PostgresJobStore::use_connection(PGconn *connection, bool at_start) const {
+  if (connection == nullptr || PQstatus(connection) != CONNECTION_OK) {
+    std::string why = connection ? trimmed(PQerrorMessage(connection)) : "out of memory";
+    if (why.empty()) why = "no answer within " + std::to_string(kConnectTimeoutSeconds) + " s";
     PQfinish(connection);
-    // A server that answers and refuses (no such database, a wrong
-    // password) will refuse again: at start that is the operator's to fix.
-    const bool refused = why.find("FATAL") != std::string::npos &&
-                         why.find("the database system is") == std::string::npos;  // starting up / shutting down
-    if (at_start && refused) throw JobStoreError(description_ + ": " + why);
-    if (last_error_ != why) daemon_log("job database %s unreachable: %s", description_.c_str(), why.c_str());
-    last_error_ = why;
-    schedule_reconnect();
+    connection_failed(why, at_start);
     return false;
   }
   connection_ = connection;
+  PQsetnonblocking(connection_, 1);  // sends never block: each call's wait is ours (await_result)
   try {
     make_schema();
     run((std::string("LISTEN ") + kChannel).c_str());
@@ -236,7 +288,12 @@ void PostgresJobStore::make_schema() const {
     }
     run("COMMIT");
   } catch (const JobStoreError &) {
-    if (connection_ != nullptr) PQclear(PQexec(connection_, "ROLLBACK"));
+    if (connection_ != nullptr) {
+      try {
+        run("ROLLBACK");
+      } catch (const JobStoreError &) {
+      }
+    }
     throw;
   }
 }
@@ -266,37 +323,145 @@ void PostgresJobStore::schedule_reconnect() const {
 gboolean PostgresJobStore::on_reconnect(gpointer data) {
   auto *self = static_cast<PostgresJobStore *>(data);
   self->reconnect_source_ = 0;
-  if (self->connection_ == nullptr) self->try_connect(false);
+  if (self->connection_ == nullptr && self->connecting_ == nullptr) self->start_connecting();
   return G_SOURCE_REMOVE;
 }
 
-PostgresJobStore::Result PostgresJobStore::run(const char *sql, const Parameters &parameters) const {
-  if (connection_ == nullptr)
-    throw JobStoreError("the job database is unavailable (" + description_ + ": " + last_error_ +
-                        "); connecting again");
+// Later connections: without blocking, PQconnectPoll driven from the main
+// loop whenever the socket is ready for what it asked, given up after
+// kConnectTimeoutSeconds.
+void PostgresJobStore::start_connecting() const {
   std::vector<const char *> values;
-  for (const std::optional<std::string> &parameter : parameters)
-    values.push_back(parameter ? parameter->c_str() : nullptr);
-  Result result(PQexecParams(connection_, sql, static_cast<int>(values.size()), nullptr, values.data(), nullptr,
-                             nullptr, 0));
+  for (const std::string &value : values_) values.push_back(value.c_str());
+  values.push_back(nullptr);
+  connecting_ = PQconnectStartParams(keywords_.data(), values.data(), 1);
+  if (connecting_ == nullptr || PQstatus(connecting_) == CONNECTION_BAD) {
+    PGconn *failed = connecting_;
+    connecting_ = nullptr;
+    use_connection(failed, false);
+    return;
+  }
+  auto *self = const_cast<PostgresJobStore *>(this);
+  connecting_timeout_ = g_timeout_add_seconds(kConnectTimeoutSeconds, on_connecting_timeout, self);
+  poll_connecting(PGRES_POLLING_WRITING);
+}
+
+void PostgresJobStore::poll_connecting(PostgresPollingStatusType wanted) const {
+  auto *self = const_cast<PostgresJobStore *>(this);
+  const GIOCondition condition = wanted == PGRES_POLLING_READING ? G_IO_IN : G_IO_OUT;
+  connecting_source_ = g_unix_fd_add(PQsocket(connecting_), static_cast<GIOCondition>(condition | G_IO_ERR | G_IO_HUP),
+                                     on_connecting_ready, self);
+}
+
+gboolean PostgresJobStore::on_connecting_ready(gint, GIOCondition, gpointer data) {
+  auto *self = static_cast<PostgresJobStore *>(data);
+  self->connecting_source_ = 0;
+  const PostgresPollingStatusType status = PQconnectPoll(self->connecting_);
+  if (status == PGRES_POLLING_READING || status == PGRES_POLLING_WRITING) {
+    self->poll_connecting(status);  // the socket may have changed (another address)
+    return G_SOURCE_REMOVE;
+  }
+  self->finish_connecting();
+  return G_SOURCE_REMOVE;
+}
+
+gboolean PostgresJobStore::on_connecting_timeout(gpointer data) {
+  auto *self = static_cast<PostgresJobStore *>(data);
+  self->connecting_timeout_ = 0;
+  if (self->connecting_source_) g_source_remove(self->connecting_source_);
+  self->connecting_source_ = 0;
+  PQfinish(self->connecting_);
+  self->connecting_ = nullptr;
+  self->connection_failed("no answer within " + std::to_string(kConnectTimeoutSeconds) + " s", false);
+  return G_SOURCE_REMOVE;
+}
+
+void PostgresJobStore::finish_connecting() const {
+  if (connecting_timeout_) g_source_remove(connecting_timeout_);
+  connecting_timeout_ = 0;
+  PGconn *connection = connecting_;
+  connecting_ = nullptr;
+  use_connection(connection, false);
+}
+
+// Takes the results of the statement just sent, within kCallTimeoutMs:
+// the first error, else the last result (nullptr when the connection
+// broke: the caller finds out). A server that does not answer in time
+// loses its connection; the statement may or may not have run, and each
+// write here is one statement, so it ran whole or not at all.
+PostgresJobStore::Result PostgresJobStore::await_result() const {
+  const gint64 deadline = g_get_monotonic_time() + gint64{kCallTimeoutMs} * 1000;
+  const int fd = PQsocket(connection_);
+  bool in_time = true;
+  for (int flushed; in_time && (flushed = PQflush(connection_)) != 0;) {
+    if (flushed < 0) return Result(nullptr);
+    in_time = wait_for_socket(fd, POLLIN | POLLOUT, deadline);
+    if (in_time && !PQconsumeInput(connection_)) return Result(nullptr);
+  }
+  PGresult *kept = nullptr;
+  while (in_time) {
+    if (PQisBusy(connection_)) {
+      in_time = wait_for_socket(fd, POLLIN, deadline);
+      if (in_time && !PQconsumeInput(connection_)) return Result(kept);
+      continue;
+    }
+    PGresult *next = PQgetResult(connection_);
+    if (next == nullptr) return Result(kept);
+    const auto failed = [](PGresult *result) {
+      return PQresultStatus(result) != PGRES_COMMAND_OK && PQresultStatus(result) != PGRES_TUPLES_OK;
+    };
+    if (kept != nullptr && failed(kept)) {
+      PQclear(next);  // an earlier error stands
+      continue;
+    }
+    PQclear(kept);
+    kept = next;
+  }
+  PQclear(kept);
+  const std::string why = "no answer within " + std::to_string(kCallTimeoutMs / 1000) + " s";
+  lose_connection(why);
+  throw JobStoreError("the job database is unavailable (" + description_ + ": " + why + "); connecting again");
+}
+
+PostgresJobStore::Result PostgresJobStore::checked(Result result) const {
   if (result.status() == PGRES_COMMAND_OK || result.status() == PGRES_TUPLES_OK) {
     take_notifications();
     return result;
   }
-  if (PQstatus(connection_) == CONNECTION_BAD) {
-    std::string why = PQerrorMessage(connection_);
-    while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();
+  if (connection_ == nullptr || PQstatus(connection_) == CONNECTION_BAD) {
+    std::string why = connection_ ? trimmed(PQerrorMessage(connection_)) : last_error_;
+    if (why.empty()) why = "the connection broke";
     lose_connection(why);
     throw JobStoreError("the job database is unavailable (" + description_ + ": " + why + "); connecting again");
   }
-  throw JobStoreError("job database " + description_ + ": " + result.error());
+  const std::string message = result.error().empty() ? trimmed(PQerrorMessage(connection_)) : result.error();
+  throw JobStoreError("job database " + description_ + ": " + message);
+}
+
+void PostgresJobStore::require_connection() const {
+  if (connection_ == nullptr)
+    throw JobStoreError("the job database is unavailable (" + description_ + ": " + last_error_ +
+                        "); connecting again");
+}
+
+PostgresJobStore::Result PostgresJobStore::run(const char *sql, const Parameters &parameters) const {
+  require_connection();
+  std::vector<const char *> values;
+  for (const std::optional<std::string> &parameter : parameters)
+    values.push_back(parameter ? parameter->c_str() : nullptr);
+  if (!PQsendQueryParams(connection_, sql, static_cast<int>(values.size()), nullptr, values.data(), nullptr, nullptr,
+                         0))
+    return checked(Result(nullptr));
+  return checked(await_result());
 }
 
 void PostgresJobStore::run_script(const char *sql) const {
-  if (connection_ == nullptr) throw JobStoreError("the job database is unavailable");
-  const Result result(PQexec(connection_, sql));  // several statements: no parameters
-  if (result.status() != PGRES_COMMAND_OK && result.status() != PGRES_TUPLES_OK)
-    throw JobStoreError("job database " + description_ + ": " + result.error());
+  require_connection();
+  if (!PQsendQuery(connection_, sql)) {  // several statements: no parameters
+    checked(Result(nullptr));
+    return;
+  }
+  checked(await_result());
 }
 
 std::vector<Job> PostgresJobStore::run_for_jobs(const char *sql, const Parameters &parameters) const {
@@ -407,12 +572,12 @@ std::vector<std::string> PostgresJobStore::renew_leases(const std::string &node,
 
 bool PostgresJobStore::update_state(const Job &job, const std::string &node) {
   const Result result = run(
-      "UPDATE demucs_jobs SET status = $1, progress = $2, error_message = $3, finished_at = $5, "
+      "UPDATE demucs_jobs SET status = $1, progress = $2, error_message = $3, finished_at = $5, output_path = $7, "
       "owner = CASE WHEN $1 = 'processing' THEN owner END, "
       "lease_until = CASE WHEN $1 = 'processing' THEN lease_until END "
       "WHERE id = $4 AND owner = $6 AND status = 'processing'",
       {std::string(job_status_name(job.status)), text(job.progress), job.error_message, job.id,
-       text_or_null(job.finished_at), node});
+       text_or_null(job.finished_at), node, job.output_path});
   return result.affected() > 0;
 }
 

@@ -5,10 +5,17 @@
 // forget it); the schema made and migrated under an advisory lock, so that
 // nodes starting at once make it once.
 //
-// One connection per node, used from the main loop. When it is lost, calls
-// fail at once with JobStoreError ("unavailable") instead of waiting, and
-// the store connects again in the background, every 0.25 s at first and
-// every 4 s at most; the listeners hear of both changes.
+// One connection per node, used from the main loop, every call bounded: a
+// statement by the server's statement_timeout (5 s) and by this side's
+// wait (6 s, then the connection is dropped), the connection at start by
+// connect_timeout (5 s); TCP keepalives and tcp_user_timeout find a peer
+// gone silent. When the connection is lost, calls fail at once with
+// JobStoreError ("unavailable") instead of waiting, and the store connects
+// again in the background without blocking (PQconnectPoll from the main
+// loop), every 0.25 s at first and every 4 s at most; the listeners hear of
+// both changes. So a database that stops answering holds the main loop for
+// at most 6 s once, plus up to 6 s for each statement of the schema check
+// and LISTEN if it stops again right after a reconnection.
 #pragma once
 
 #include "job_store.h"
@@ -71,6 +78,16 @@ class PostgresJobStore final : public JobStore {
   void run_script(const char *sql) const;
   std::vector<Job> run_for_jobs(const char *sql, const Parameters &parameters = {}) const;
   bool try_connect(bool at_start) const;
+  bool use_connection(PGconn *connection, bool at_start) const;
+  void connection_failed(const std::string &why, bool at_start) const;
+  void start_connecting() const;
+  void poll_connecting(PostgresPollingStatusType wanted) const;
+  void finish_connecting() const;
+  static gboolean on_connecting_ready(gint fd, GIOCondition condition, gpointer self);
+  static gboolean on_connecting_timeout(gpointer self);
+  Result await_result() const;
+  Result checked(Result result) const;
+  void require_connection() const;
   void make_schema() const;
   void lose_connection(const std::string &why) const;
   void schedule_reconnect() const;
@@ -88,6 +105,9 @@ class PostgresJobStore final : public JobStore {
   // The connection and what depends on it: `mutable`, because reading a
   // job may find the connection lost (or take a notification).
   mutable PGconn *connection_ = nullptr;
+  mutable PGconn *connecting_ = nullptr;  // a connection being made in the background
+  mutable guint connecting_source_ = 0;
+  mutable guint connecting_timeout_ = 0;
   mutable std::string last_error_;
   mutable guint socket_source_ = 0;
   mutable guint reconnect_source_ = 0;

@@ -2,7 +2,8 @@
 // daemon (data_dir_lock.h keeps a second one out). A database of an older
 // daemon is migrated in place (its version is PRAGMA user_version). Every
 // change is written at once (each statement is its own transaction; the
-// database is in WAL mode so that a crash leaves it whole).
+// database is in WAL mode so that a crash leaves it whole, and synchronous
+// FULL so that a power cut loses no job it had acknowledged).
 #pragma once
 
 #include "job_store.h"
@@ -39,6 +40,9 @@ class SqliteJobStore final : public JobStore {
 
   std::optional<Job> remove(const std::string &id) override;
   std::vector<Job> remove_finished_before(std::int64_t unix_microseconds) override;
+
+  /// PRAGMA synchronous of the store's connection (2: FULL), for tests.
+  int synchronous_level() const;
 
  private:
   void execute(const char *sql) const;

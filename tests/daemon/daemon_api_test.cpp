@@ -593,8 +593,14 @@ TEST(DaemonOffline, StartsAndSaysHowToInstallTheModel) {
   const HttpResponse reply = upload_file(daemon.url(), test_data("mix.wav"), "mix.wav");
   ASSERT_EQ(reply.status, 200u);
   const std::string id = reply.json_string("job_id");
-  ASSERT_TRUE(wait_until([&] { return http_get(daemon.url("status/" + id)).json_string("status") == "error"; }, 30));
-  EXPECT_TRUE(contains(http_get(daemon.url("status/" + id)).json_string("error_message"), "955717e8-8726e21a.th"));
+  if (testing_with_postgresql()) {
+    // A shared queue: the node stops claiming, the job waits for one that can run it.
+    g_usleep(3 * G_USEC_PER_SEC);
+    EXPECT_EQ(http_get(daemon.url("status/" + id)).json_string("status"), "pending");
+  } else {
+    ASSERT_TRUE(wait_until([&] { return http_get(daemon.url("status/" + id)).json_string("status") == "error"; }, 30));
+    EXPECT_TRUE(contains(http_get(daemon.url("status/" + id)).json_string("error_message"), "955717e8-8726e21a.th"));
+  }
   g_unsetenv("DEMUCS_VOCALS_MODEL_URL");
 }
 
@@ -604,10 +610,13 @@ TEST(DaemonOffline, AModelPutInPlaceLaterIsUsedByTheNextUpload) {
   DaemonProcess daemon(scratch.file("data"), {"--model", model});
   ASSERT_TRUE(wait_until([&] { return contains(http_get(daemon.url("health")).body, "unavailable"); }, 60));
   const std::string failed = upload_file(daemon.url(), test_data("mix.wav"), "mix.wav").json_string("job_id");
-  ASSERT_TRUE(wait_until([&] { return http_get(daemon.url("status/" + failed)).json_string("status") == "error"; }, 30));
-  const std::string error_message = http_get(daemon.url("status/" + failed)).json_string("error_message");
-  EXPECT_TRUE(contains(error_message, "later.th"));
-  EXPECT_FALSE(contains(error_message, scratch.path()));
+  if (!testing_with_postgresql()) {  // on a shared queue the job waits instead
+    ASSERT_TRUE(
+        wait_until([&] { return http_get(daemon.url("status/" + failed)).json_string("status") == "error"; }, 30));
+    const std::string error_message = http_get(daemon.url("status/" + failed)).json_string("error_message");
+    EXPECT_TRUE(contains(error_message, "later.th"));
+    EXPECT_FALSE(contains(error_message, scratch.path()));
+  }
 
   write_file_bytes(model, read_file_bytes(test_data("htdemucs-tiny-4s.th")));
   const std::string id = upload_file(daemon.url(), test_data("mix.wav"), "mix.wav").json_string("job_id");

@@ -20,6 +20,7 @@
 #include <gst/gst.h>
 #include <gtest/gtest.h>
 #include <sys/mount.h>
+#include <sys/statvfs.h>
 
 #include <csignal>
 #include <fstream>
@@ -406,6 +407,64 @@ TEST_F(DaemonFaultsTest, SigtermPastTheGraceRequeuesTheJob) {
   ASSERT_TRUE(model_ready(again));
   EXPECT_TRUE(wait_for_status(again, id, "processing", 30)) << status_of(again, id).body;
   http_delete(again.url("jobs/" + id));
+}
+
+// --- Stopping a job from inside its own progress report, capped attempts -------------
+
+TEST_F(DaemonFaultsTest, TheFreeSpaceGuardStoppingAJobMidWayEndsItInDiskFullAndTheDaemonGoesOn) {
+  SmallDisk disk(data_dir(), 32);
+  if (!disk.mounted()) GTEST_SKIP() << "cannot mount a tmpfs here (needs root)";
+  const std::string input = long_mix(4);  // 4 MB in, 8 MB of float result: all fit on the disk
+  const std::int64_t input_mb = static_cast<std::int64_t>(read_file_bytes(input).size() >> 20) + 1;
+  struct statvfs info {};
+  ASSERT_EQ(statvfs(data_dir().c_str(), &info), 0);
+  const std::int64_t free_mb = static_cast<std::int64_t>(info.f_bavail) * info.f_frsize >> 20;
+  // Just below what is left once the two uploads are stored: the guard, not
+  // the disk, stops each job when its result has grown by a few MB, from
+  // inside the worker's progress report (a use after free until it copied
+  // the job's id before killing the worker).
+  const std::int64_t min_free_mb = free_mb - 2 * input_mb - 3;
+  DaemonProcess daemon(data_dir(), {"--min-free-mb", std::to_string(min_free_mb)});
+  ASSERT_TRUE(model_ready(daemon));
+  const std::string first = upload_as(daemon, input, "first.wav");
+  const std::string second = upload_as(daemon, input, "second.wav");
+  ASSERT_FALSE(first.empty() || second.empty());
+  for (const std::string &id : {first, second}) {
+    ASSERT_TRUE(wait_for_status(daemon, id, "error")) << status_of(daemon, id).body << daemon.log();
+    EXPECT_TRUE(contains(status_of(daemon, id).json_string("error_message"), "disk full"))
+        << status_of(daemon, id).body;
+    // Its upload stays until the job expires; its half-written result went.
+    EXPECT_FALSE(files_below(data_dir() + "/jobs/" + id).empty()) << id;
+  }
+  for (const std::string &file : files_below(data_dir() + "/jobs"))
+    EXPECT_FALSE(g_str_has_suffix(file.c_str(), ".partial")) << file;
+  EXPECT_FALSE(daemon.pid().empty()) << "the daemon died; its log:\n" << daemon.log();
+  EXPECT_EQ(http_get(daemon.url("health")).status, 200u);
+  EXPECT_EQ(http_delete(daemon.url("jobs/" + first)).status, 200u);
+  EXPECT_FALSE(g_file_test((data_dir() + "/jobs/" + first).c_str(), G_FILE_TEST_EXISTS));
+  EXPECT_FALSE(files_below(data_dir() + "/jobs/" + second).empty());
+}
+
+TEST_F(DaemonFaultsTest, AJobWhoseEveryRunIsCutShortEndsAfterMaxAttempts) {
+  // A file that takes its node down each time (here: the node is killed
+  // while the job runs) must not go round the queue forever.
+  const std::vector<std::string> options = {"--max-attempts", "2", "--job-lease", "3"};
+  const std::string input = long_mix(20);
+  std::string id;
+  for (int run = 1; run <= 2; ++run) {
+    DaemonProcess daemon(data_dir(), options);
+    ASSERT_TRUE(model_ready(daemon));
+    if (id.empty()) id = upload_as(daemon, input, "poison.wav");
+    ASSERT_TRUE(wait_until([&] { return contains(daemon.log(), "job " + id + ": processing on node"); }, 60))
+        << daemon.log();
+    daemon.kill();
+  }
+  DaemonProcess daemon(data_dir(), options);
+  ASSERT_TRUE(wait_for_status(daemon, id, "error", 60)) << status_of(daemon, id).body << daemon.log();
+  EXPECT_TRUE(contains(status_of(daemon, id).json_string("error_message"),
+                       "started 2 times and each run was interrupted"))
+      << status_of(daemon, id).body;
+  EXPECT_FALSE(contains(daemon.log(), "job " + id + ": processing on node")) << daemon.log();
 }
 
 }  // namespace

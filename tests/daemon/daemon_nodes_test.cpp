@@ -17,6 +17,7 @@
 
 #include <ATen/ATen.h>
 #include <glib.h>
+#include <signal.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -255,6 +256,106 @@ TEST_F(DaemonNodesTest, TwoNodesStartingAtOnceOnAnEmptyDatabaseMakeTheSchemaOnce
   ASSERT_FALSE(b->url().empty());
   EXPECT_EQ(server().query(database_name_, "SELECT count(*) FROM demucs_schema WHERE version = 1"), "1");
   EXPECT_EQ(contains(a->log(), "schema version 1 made") + contains(b->log(), "schema version 1 made"), 1);
+}
+
+TEST_F(DaemonNodesTest, ANodeWithoutItsModelLeavesTheQueueToNodesThatHaveIt) {
+  auto api = start_node("api", "api");
+  auto broken = start_node("worker", "broken", {"--model", scratch_.file("missing.th"), "--job-lease", "3"});
+  ASSERT_TRUE(wait_until([&] { return contains(http_get(broken->url("health")).body, "unavailable"); }, 60));
+  // No other node can run jobs now: still, the broken one fails none.
+  const std::string id = upload_to(*api, test_data("mix.wav"), "mix.wav");
+  g_usleep(3 * G_USEC_PER_SEC);  // six heartbeats of the broken node
+  EXPECT_EQ(status_of(*api, id), "pending");
+  EXPECT_TRUE(contains(broken->log(), "this node takes no jobs: the model is unavailable")) << broken->log();
+  auto able = start_node("worker", "able");
+  ASSERT_TRUE(wait_until([&] { return finished(*api, id); }, kJobSeconds));
+  EXPECT_EQ(status_of(*api, id), "completed");
+  EXPECT_TRUE(runs_in(*broken).empty());
+}
+
+// The worker processes whose command line names `path` (a job's attempt folder).
+std::string workers_writing_to(const std::string &path) {
+  g_autofree gchar *out = nullptr;
+  g_spawn_command_line_sync(("pgrep -f -- " + path + "/").c_str(), &out, nullptr, nullptr, nullptr);
+  return out ? out : "";
+}
+
+TEST_F(DaemonNodesTest, ANodeCutOffFromTheDatabaseFencesItselfAndTheNextAttemptWritesElsewhere) {
+  // The node reaches PostgreSQL through a proxy that then stops forwarding
+  // (no answer, no reset): every libpq call it makes from then on would wait.
+  BlackholeProxy proxy(server().socket_path());
+  ASSERT_GT(proxy.port(), 0);
+  auto api = start_node("api", "api");
+  auto cut_off = std::make_unique<DaemonProcess>(
+      data_dir(), std::vector<std::string>{"--database", server().tcp_url(proxy.port(), database_name_), "--role",
+                                           "worker", "--node-name", "cut-off", "--job-lease", "3"});
+  ASSERT_FALSE(cut_off->url().empty()) << cut_off->log();
+  const std::string id = upload_to(*api, long_mix(15), "long.wav");
+  const std::string first_attempt = data_dir() + "/jobs/" + id + "/attempt-1";
+  ASSERT_TRUE(wait_until([&] { return !workers_writing_to(first_attempt).empty(); }, 60)) << cut_off->log();
+  ASSERT_TRUE(wait_until([&] { return http_get(api->url("status/" + id)).json_number("progress") >= 1; }, 60));
+
+  proxy.blackhole();
+  const gint64 cut_at = g_get_monotonic_time();
+  ASSERT_TRUE(wait_until([&] { return workers_writing_to(first_attempt).empty(); }, 15)) << cut_off->log();
+  const double fenced_after = (g_get_monotonic_time() - cut_at) / 1e6;
+  // Fenced 2/3 of the lease after its last renewal (renewals every 0.5 s),
+  // before the lease ends and another node may claim the job.
+  EXPECT_LT(fenced_after, 2.6) << cut_off->log();
+  EXPECT_TRUE(contains(cut_off->log(), "job " + id + ": lease not renewed for")) << cut_off->log();
+
+  auto survivor = start_node("worker", "survivor", {"--job-lease", "3"});
+  const std::string second_attempt = data_dir() + "/jobs/" + id + "/attempt-2";
+  ASSERT_TRUE(wait_until([&] { return !workers_writing_to(second_attempt).empty(); }, 30)) << survivor->log();
+  ASSERT_TRUE(wait_until([&] { return finished(*api, id); }, kJobSeconds)) << survivor->log();
+  EXPECT_EQ(status_of(*api, id), "completed");
+  EXPECT_TRUE(contains(survivor->log(), "(attempt 2)")) << survivor->log();
+  // The cut-off node lived through it, its main loop never held for long.
+  EXPECT_FALSE(cut_off->pid().empty()) << cut_off->log();
+  const gint64 asked_at = g_get_monotonic_time();
+  EXPECT_EQ(http_get(cut_off->url("health")).status, 200u);
+  const double health_seconds = (g_get_monotonic_time() - asked_at) / 1e6;
+  EXPECT_LT(health_seconds, 7.0);
+  std::printf("[ figures ] database blackholed: worker fenced after %.2f s (lease 3 s); /health of the cut-off "
+              "node answered in %.2f s\n",
+              fenced_after, health_seconds);
+  const HttpResponse download = http_get(api->url("download/" + id));
+  ASSERT_EQ(download.status, 200u);
+  write_file_bytes(scratch_.file("out.wav"), download.body);
+  EXPECT_EQ(read_wav(scratch_.file("out.wav")).samples.size(1), read_wav(long_mix(15)).samples.size(1));
+  for (const std::string &file : files_below(data_dir()))
+    EXPECT_EQ(file.find(".partial"), std::string::npos) << file;
+}
+
+TEST_F(DaemonNodesTest, AFrozenNodesAttemptAndTheNextOneNeverShareOrRemoveEachOthersFiles) {
+  auto api = start_node("api", "api");
+  auto frozen = start_node("worker", "frozen", {"--job-lease", "3"});
+  const std::string id = upload_to(*api, long_mix(40), "long.wav");
+  const std::string first_attempt = data_dir() + "/jobs/" + id + "/attempt-1";
+  ASSERT_TRUE(wait_until([&] { return !workers_writing_to(first_attempt).empty(); }, 60)) << frozen->log();
+  // The node stops dead (SIGSTOP: a paused VM, a stuck host): its worker, in a
+  // process group of its own, goes on writing; its lease ends.
+  kill(std::stoi(frozen->pid()), SIGSTOP);
+  auto other = start_node("worker", "other", {"--job-lease", "3"});
+  const std::string second_attempt = data_dir() + "/jobs/" + id + "/attempt-2";
+  ASSERT_TRUE(wait_until([&] { return !workers_writing_to(second_attempt).empty(); }, 30)) << other->log();
+  // Both attempts run at once, each in its own folder: the new one removed
+  // nothing of the old one.
+  EXPECT_FALSE(workers_writing_to(first_attempt).empty());
+  EXPECT_FALSE(files_below(first_attempt).empty());
+  kill(std::stoi(frozen->pid()), SIGCONT);
+  // Awake, the node fences its worker at once (its lease is long gone) and
+  // records nothing.
+  EXPECT_TRUE(wait_until([&] { return workers_writing_to(first_attempt).empty(); }, 5)) << frozen->log();
+  ASSERT_TRUE(wait_until([&] { return finished(*api, id); }, kJobSeconds)) << other->log();
+  EXPECT_EQ(status_of(*api, id), "completed");
+  EXPECT_TRUE(contains(other->log(), "(attempt 2)"));
+  EXPECT_EQ(server().query(database_name_, "SELECT output_path FROM demucs_jobs WHERE id = '" + id + "'"),
+            second_attempt + "/output.wav");
+  const HttpResponse download = http_get(api->url("download/" + id));
+  ASSERT_EQ(download.status, 200u);
+  write_file_bytes(scratch_.file("out.wav"), download.body);
+  EXPECT_EQ(read_wav(scratch_.file("out.wav")).samples.size(1), read_wav(long_mix(40)).samples.size(1));
 }
 
 }  // namespace

@@ -452,7 +452,7 @@ TEST_F(DaemonSecurityTest, HttpsUploadAndDownload) {
   ASSERT_TRUE(wait_for_status(daemon, id, "completed"));
   const HttpResponse download = http_get(daemon.url("download/" + id));
   EXPECT_EQ(download.status, 200u);
-  EXPECT_EQ(download.body, read_file_bytes(data_dir() + "/jobs/" + id + "/output.wav"));
+  EXPECT_EQ(download.body, read_file_bytes(data_dir() + "/jobs/" + id + "/attempt-1/output.wav"));
   // Plain HTTP to the HTTPS port gets nothing.
   RawConnection plain(daemon.port());
   plain.send(head("GET", "/health", daemon.port()));

@@ -265,6 +265,14 @@ TEST(SqliteJobStore, ADatabaseOfAnOlderDaemonIsMigratedInPlace) {
   EXPECT_EQ(reopened.find("old-running")->owner, "new");
 }
 
+TEST(SqliteJobStore, WritesSurviveAPowerCut) {
+  // synchronous=FULL (2): each commit is on the disk before the call
+  // returns, so an upload answered with its job id keeps its job.
+  testing::ScratchDirectory scratch;
+  SqliteJobStore store(scratch.file("jobs.sqlite3"));
+  EXPECT_EQ(store.synchronous_level(), 2);
+}
+
 TEST(SqliteJobStore, UnopenableDatabaseIsAClearError) {
   try {
     SqliteJobStore store("/nonexistent-folder/jobs.sqlite3");
@@ -400,6 +408,42 @@ TEST_F(PostgresJobStoreTest, ALostServerMakesCallsFailFastAndTheStoreReconnects)
   EXPECT_EQ(store.pending_count(), 1);
   iterate_until([&] { return connection_changes.size() == 2; }, 2);
   EXPECT_EQ(connection_changes, (std::vector<bool>{false, true}));
+}
+
+TEST_F(PostgresJobStoreTest, ADatabaseThatStopsAnsweringHoldsACallSixSecondsAtMost) {
+  // Through a proxy that then forwards nothing (the connection stays open,
+  // no answer ever comes): libpq alone would wait for ever.
+  testing::BlackholeProxy proxy(server().socket_path());
+  ASSERT_GT(proxy.port(), 0);
+  PostgresJobStore store(server().tcp_url(proxy.port(), name_), "node");
+  ASSERT_TRUE(store.connected()) << store.last_error();
+  Job job = make_job("before", 1);
+  store.insert(job);
+  proxy.blackhole();
+  const gint64 started = g_get_monotonic_time();
+  EXPECT_THROW(store.pending_count(), JobStoreError);
+  const double seconds = (g_get_monotonic_time() - started) / 1e6;
+  EXPECT_GT(seconds, 5.0);
+  EXPECT_LT(seconds, 7.0);
+  EXPECT_FALSE(store.connected());
+  EXPECT_NE(store.last_error().find("no answer within 6 s"), std::string::npos) << store.last_error();
+  // Later calls fail at once, and connecting again in the background
+  // (unanswered too) never holds the loop.
+  const gint64 again = g_get_monotonic_time();
+  EXPECT_THROW(store.find("before"), JobStoreError);
+  EXPECT_LT(g_get_monotonic_time() - again, G_USEC_PER_SEC / 10);
+  gint64 longest_turn = 0;
+  const gint64 until = g_get_monotonic_time() + 7 * G_USEC_PER_SEC;
+  while (g_get_monotonic_time() < until) {
+    const gint64 turn = g_get_monotonic_time();
+    g_main_context_iteration(nullptr, FALSE);
+    longest_turn = std::max(longest_turn, g_get_monotonic_time() - turn);
+    g_usleep(10000);
+  }
+  EXPECT_LT(longest_turn, G_USEC_PER_SEC / 10) << "a reconnection attempt blocked the main loop";
+  std::printf("[ figures ] blackholed database: a call gave up after %.2f s; longest main-loop turn while "
+              "reconnecting %.1f ms\n",
+              seconds, longest_turn / 1000.0);
 }
 
 TEST_F(PostgresJobStoreTest, NodesSayWhetherTheyCanRunJobsUntilTheirTimeRunsOut) {

@@ -4,8 +4,14 @@
 #include <glib/gstdio.h>
 #include <gtest/gtest.h>
 #include <libpq-fe.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <pwd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
+
+#include <cstring>
 
 #include <memory>
 
@@ -120,6 +126,80 @@ std::string PostgresServer::query(const std::string &database, const std::string
   }
   if (status != PGRES_TUPLES_OK || PQntuples(result.get()) == 0 || PQnfields(result.get()) == 0) return "";
   return PQgetvalue(result.get(), 0, 0);
+}
+
+std::string PostgresServer::socket_path() const { return folder_ + "/.s.PGSQL." + kPort; }
+
+std::string PostgresServer::tcp_url(int port, const std::string &database) const {
+  return std::string("postgresql://") + kSuperuser + "@127.0.0.1:" + std::to_string(port) + "/" + database;
+}
+
+BlackholeProxy::BlackholeProxy(std::string unix_socket) : unix_socket_(std::move(unix_socket)) {
+  listener_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof address;
+  if (listener_ < 0 || bind(listener_, reinterpret_cast<sockaddr *>(&address), sizeof address) != 0 ||
+      listen(listener_, 64) != 0 || getsockname(listener_, reinterpret_cast<sockaddr *>(&address), &length) != 0)
+    return;
+  port_ = ntohs(address.sin_port);
+  acceptor_ = std::thread([this] { accept_connections(); });
+}
+
+BlackholeProxy::~BlackholeProxy() {
+  stopping_ = true;
+  if (acceptor_.joinable()) acceptor_.join();
+  for (std::thread &thread : threads_) thread.join();
+  for (int fd : sockets_) close(fd);
+  if (listener_ >= 0) close(listener_);
+}
+
+// Each connection from the daemon gets one to the server, and a thread each
+// way; every wait is short, so that the destructor is heard.
+void BlackholeProxy::accept_connections() {
+  while (!stopping_) {
+    pollfd ready{listener_, POLLIN, 0};
+    if (poll(&ready, 1, 100) <= 0) continue;
+    const int client = accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC);
+    if (client < 0) continue;
+    const int server = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::strncpy(address.sun_path, unix_socket_.c_str(), sizeof address.sun_path - 1);
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (server < 0 || connect(server, reinterpret_cast<sockaddr *>(&address), sizeof address) != 0) {
+      if (server >= 0) close(server);
+      sockets_.push_back(client);  // open, unanswered
+      continue;
+    }
+    sockets_.push_back(client);
+    sockets_.push_back(server);
+    threads_.emplace_back([this, client, server] { forward(client, server); });
+    threads_.emplace_back([this, client, server] { forward(server, client); });
+  }
+}
+
+void BlackholeProxy::forward(int from, int to) {
+  char buffer[16384];
+  while (!stopping_) {
+    if (blackholed_) {
+      usleep(50000);
+      continue;
+    }
+    pollfd ready{from, POLLIN, 0};
+    if (poll(&ready, 1, 50) <= 0 || blackholed_) continue;
+    const ssize_t got = read(from, buffer, sizeof buffer);
+    if (got <= 0) {
+      shutdown(to, SHUT_WR);
+      return;
+    }
+    for (ssize_t sent = 0; sent < got;) {
+      const ssize_t wrote = send(to, buffer + sent, static_cast<std::size_t>(got - sent), MSG_NOSIGNAL);
+      if (wrote <= 0) return;
+      sent += wrote;
+    }
+  }
 }
 
 std::string PostgresServer::create_database(const std::string &name) {

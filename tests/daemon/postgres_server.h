@@ -6,7 +6,10 @@
 // stopped and removed when the object goes.
 #pragma once
 
+#include <atomic>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace demucs::testing {
@@ -39,6 +42,11 @@ class PostgresServer {
   /// none). Fails the test on an error.
   std::string query(const std::string &database, const std::string &sql) const;
 
+  /// The server's Unix socket (for a proxy to it).
+  std::string socket_path() const;
+  /// postgresql://demucs@127.0.0.1:PORT/NAME: `database` through a TCP proxy on `port`.
+  std::string tcp_url(int port, const std::string &database) const;
+
  private:
   bool run(const std::vector<std::string> &arguments, std::string &output) const;
   std::string binary(const char *name) const;
@@ -47,6 +55,38 @@ class PostgresServer {
   std::string bin_;
   std::string problem_;
   bool as_postgres_user_ = false;
+};
+
+/// A TCP proxy on 127.0.0.1 to a Unix socket (the test server's), for a
+/// database that stops answering: after blackhole() it forwards nothing
+/// more, in either direction, and leaves every connection open, new ones
+/// included; as a network that drops every packet looks to the daemon,
+/// except that the kernel still acknowledges what the daemon sends.
+class BlackholeProxy {
+ public:
+  explicit BlackholeProxy(std::string unix_socket);
+  /// Stops its threads and closes every connection.
+  ~BlackholeProxy();
+  BlackholeProxy(const BlackholeProxy &) = delete;
+  BlackholeProxy &operator=(const BlackholeProxy &) = delete;
+
+  /// The port it listens on (0 if it could not listen).
+  int port() const { return port_; }
+  void blackhole() { blackholed_ = true; }
+
+ private:
+  void accept_connections();
+  void forward(int from, int to);
+
+  std::string unix_socket_;
+  int listener_ = -1;
+  int port_ = 0;
+  std::atomic<bool> blackholed_{false};
+  std::atomic<bool> stopping_{false};
+  std::mutex mutex_;
+  std::vector<int> sockets_;
+  std::vector<std::thread> threads_;
+  std::thread acceptor_;
 };
 
 }  // namespace demucs::testing
