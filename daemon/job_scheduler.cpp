@@ -3,6 +3,7 @@
 #include "daemon_log.h"
 
 #include "callback_guard.h"
+#include "folder_removal.h"
 #include "separation_pipeline.h"
 #include "worker/worker_protocol.h"
 
@@ -21,33 +22,6 @@
 namespace demucs {
 
 namespace {
-
-// Deletes a folder and everything in it, never following a symbolic link: a
-// link (where a folder or file is expected) is removed, not what it points
-// to. Job folders hold only plain files.
-void remove_tree_at(int parent, const char *name) {
-  const int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0) {
-    unlinkat(parent, name, 0);  // a file, a link, or nothing
-    return;
-  }
-  DIR *dir = fdopendir(fd);
-  if (dir == nullptr) {
-    close(fd);
-    return;
-  }
-  while (const dirent *entry = readdir(dir)) {
-    if (std::strcmp(entry->d_name, ".") == 0 || std::strcmp(entry->d_name, "..") == 0) continue;
-    if (entry->d_type == DT_DIR)
-      remove_tree_at(dirfd(dir), entry->d_name);
-    else
-      unlinkat(dirfd(dir), entry->d_name, 0);
-  }
-  closedir(dir);
-  unlinkat(parent, name, AT_REMOVEDIR);
-}
-
-void remove_tree(const std::string &path) { remove_tree_at(AT_FDCWD, path.c_str()); }
 
 // Deletes the *.partial files (outputs cut short by a stop) in a job folder.
 void remove_partial_outputs(const std::string &folder) {
@@ -162,7 +136,7 @@ bool JobScheduler::recover() {
       if (known.count(name) == 0) {
         if (store_.shared() && !older_than(folder, kSharedOrphanAgeSeconds)) continue;
         daemon_log("removing %s: no job owns it (an upload cut short)", folder.c_str());
-        remove_tree(folder);
+        remove_tree_in_background(folder);
       } else if (!store_.shared()) {
         remove_partial_outputs(folder);  // shared: the node that claims the job does it
       }
@@ -388,7 +362,7 @@ void JobScheduler::announce() {
   }
 }
 
-void JobScheduler::delete_files(const std::string &id) { remove_tree(job_folder(id)); }
+void JobScheduler::delete_files(const std::string &id) { remove_tree_in_background(job_folder(id)); }
 
 void JobScheduler::schedule_start() {
   // From the main loop, never from inside a pipeline's callback.
