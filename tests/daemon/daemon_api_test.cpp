@@ -438,9 +438,11 @@ class DaemonBadInputTest : public DaemonApiTest {
  protected:
   void SetUp() override { daemon_ = std::make_unique<DaemonProcess>(data_dir(), std::vector<std::string>{"--max-upload-mb", "1"}); }
   void TearDown() override {
-    // Still serving, and nothing of a refused upload left on disk.
+    // Still serving, and nothing of a refused upload left on disk (nor of a
+    // deleted job, whose folder goes in the background).
     EXPECT_EQ(http_get(daemon_->url("health")).status, 200u);
-    EXPECT_TRUE(files_below(data_dir() + "/jobs").empty()) << files_below(data_dir() + "/jobs").front();
+    EXPECT_TRUE(wait_until([&] { return files_below(data_dir() + "/jobs").empty(); }, 10))
+        << files_below(data_dir() + "/jobs").front();
     daemon_.reset();
   }
 

@@ -15,6 +15,7 @@
 #include <gio/gio.h>
 #include <glib.h>
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <unistd.h>
 
@@ -664,6 +665,26 @@ TEST_F(DaemonSecurityTest, AnswersNameNoServerFolderAndTheLogCannotBeForged) {
   forger.read_until_closed(5);
   ASSERT_TRUE(wait_until([&] { return contains(daemon.log(), "GET /x\\x0A2026"); }, 5)) << daemon.log();
   EXPECT_FALSE(contains(daemon.log(), "\n2026-01-01T00:00:00.000Z"));
+  EXPECT_FALSE(contains(daemon.log(), "\x1b"));
+}
+
+// The line the daemon logs when a request meets a store it cannot read
+// (method, path, why) escapes the path as the access log does.
+TEST_F(DaemonSecurityTest, TheLogLineOfARequestTheStoreFailedCannotBeForged) {
+  if (testing_with_postgresql()) GTEST_SKIP() << "the store is made to fail through its SQLite file";
+  DaemonProcess daemon(data_dir());
+  ASSERT_TRUE(model_ready(daemon));
+  sqlite3 *db = nullptr;
+  ASSERT_EQ(sqlite3_open((data_dir() + "/jobs.sqlite3").c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "ALTER TABLE jobs RENAME TO jobs_away", nullptr, nullptr, nullptr), SQLITE_OK);
+  RawConnection forger(daemon.port());
+  forger.send("GET /status/x%0AFORGED-LINE%1B HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(status_of(forger.read_until_closed(5)), 503u);
+  EXPECT_EQ(sqlite3_exec(db, "ALTER TABLE jobs_away RENAME TO jobs", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+  EXPECT_TRUE(wait_until([&] { return contains(daemon.log(), "GET /status/x\\x0AFORGED-LINE\\x1B: "); }, 5))
+      << daemon.log();
+  EXPECT_FALSE(contains(daemon.log(), "\nFORGED-LINE"));
   EXPECT_FALSE(contains(daemon.log(), "\x1b"));
 }
 
