@@ -66,6 +66,16 @@ const OptionSpec kOptions[] = {
      "An origin (https://example.com) whose pages may call the API (repeatable)"},
     {"idle-timeout", &DaemonOptions::idle_timeout, "SECONDS",
      "Close a connection that sends or takes no byte for this long (default 30)", 1, 3600},
+    {"header-timeout", &DaemonOptions::header_timeout, "SECONDS",
+     "A request's headers must arrive within this long of its first byte, or it gets 408 and is closed "
+     "(default 10)",
+     1, 3600},
+    {"request-timeout", &DaemonOptions::request_timeout, "SECONDS",
+     "A whole request must arrive within this long, plus one second per --min-upload-rate KiB of body received "
+     "(default 60)",
+     1, 86400},
+    {"min-upload-rate", &DaemonOptions::min_upload_rate, "KIB_PER_S",
+     "The slowest average rate at which a request body (an upload) is taken (default 16)", 1, 1 << 20},
     {"max-connections", &DaemonOptions::max_connections, "N", "Open connections at most (default 256)", 1,
      1000000},
     {"max-uploads", &DaemonOptions::max_uploads, "N",

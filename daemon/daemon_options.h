@@ -33,6 +33,9 @@ struct DaemonOptions {
   std::vector<std::string> allowed_hosts;  ///< Host names served besides the address and localhost
   std::vector<std::string> cors_origins;   ///< origins allowed to call the API from a browser
   int idle_timeout = 30;      ///< seconds without a byte before a connection is closed
+  int header_timeout = 10;    ///< seconds from a request's first byte to its last header
+  int request_timeout = 60;   ///< seconds for a whole request, plus its body at min_upload_rate
+  int min_upload_rate = 16;   ///< KiB/s a request body (an upload) must keep up on average
   int max_connections = 256;
   int max_uploads = 8;        ///< uploads in flight at once
   int max_event_streams = 64;

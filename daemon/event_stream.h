@@ -12,9 +12,15 @@
 
 namespace demucs {
 
+constexpr guint kEventStreamKeepAliveSeconds = 15;
+
 /// Answers `message` with the event stream of job `job` (which exists). The
 /// stream object, and `slot` with it, lives until the response ends or the
-/// client goes away.
-void start_event_stream(SoupServerMessage *message, JobScheduler &scheduler, const Job &job, SlotCounter::Slot slot);
+/// client goes away. Throws (JobStoreError: the queue position of a pending
+/// job comes from the store) before anything is registered: the caller
+/// answers the message, and nothing of the stream is left behind.
+/// `keep_alive_seconds` is the comment's period (shorter in tests).
+void start_event_stream(SoupServerMessage *message, JobScheduler &scheduler, const Job &job, SlotCounter::Slot slot,
+                        guint keep_alive_seconds = kEventStreamKeepAliveSeconds);
 
 }  // namespace demucs

@@ -33,7 +33,7 @@ void close_socket(GSocket *socket) {
 }  // namespace
 
 HttpListener::HttpListener(SoupServer *server, const ListenerSettings &settings)
-    : server_(server), settings_(settings), handshakes_(g_cancellable_new()) {
+    : server_(server), settings_(settings), handshakes_(g_cancellable_new()), deadlines_(server, settings.deadlines) {
   if (settings.certificate) certificate_ = G_TLS_CERTIFICATE(g_object_ref(settings.certificate));
   settings_.certificate = nullptr;
 }

@@ -10,11 +10,16 @@
 // - A connection that sends or takes no byte for `idle_timeout_seconds` is
 //   closed (the socket's timeout, which every read and write that libsoup
 //   waits for honours), so slow or silent clients cannot hold descriptors.
+// - Every request has deadlines for its headers and for all of it
+//   (request_deadline.h), so that clients that trickle cannot hold
+//   connections either.
 // - HTTPS: with a certificate, each connection is a TLS server connection
 //   whose handshake is done here before libsoup sees the stream.
 //
 // Accepted connections go to the SoupServer with soup_server_accept_iostream.
 #pragma once
+
+#include "request_deadline.h"
 
 #include <gio/gio.h>
 #include <libsoup/soup.h>
@@ -27,6 +32,7 @@ struct ListenerSettings {
   int idle_timeout_seconds = 30;
   int max_connections = 256;
   GTlsCertificate *certificate = nullptr;  ///< not owned (the listener takes a reference); null: plain HTTP
+  RequestDeadlineSettings deadlines;
 };
 
 class HttpListener {
@@ -67,6 +73,7 @@ class HttpListener {
   GCancellable *handshakes_ = nullptr;  // cancelled when the listener goes
   std::set<GObject *> connections_;     // weakly referenced GSocketConnections
   gint64 last_refusal_log_ = 0;
+  RequestDeadlines deadlines_;
 };
 
 }  // namespace demucs

@@ -3,6 +3,7 @@
 #include "daemon_log.h"
 
 #include "callback_guard.h"
+#include "folder_removal.h"
 #include "separation_pipeline.h"
 #include "worker/worker_protocol.h"
 
@@ -21,33 +22,6 @@
 namespace demucs {
 
 namespace {
-
-// Deletes a folder and everything in it, never following a symbolic link: a
-// link (where a folder or file is expected) is removed, not what it points
-// to. Job folders hold only plain files.
-void remove_tree_at(int parent, const char *name) {
-  const int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0) {
-    unlinkat(parent, name, 0);  // a file, a link, or nothing
-    return;
-  }
-  DIR *dir = fdopendir(fd);
-  if (dir == nullptr) {
-    close(fd);
-    return;
-  }
-  while (const dirent *entry = readdir(dir)) {
-    if (std::strcmp(entry->d_name, ".") == 0 || std::strcmp(entry->d_name, "..") == 0) continue;
-    if (entry->d_type == DT_DIR)
-      remove_tree_at(dirfd(dir), entry->d_name);
-    else
-      unlinkat(dirfd(dir), entry->d_name, 0);
-  }
-  closedir(dir);
-  unlinkat(parent, name, AT_REMOVEDIR);
-}
-
-void remove_tree(const std::string &path) { remove_tree_at(AT_FDCWD, path.c_str()); }
 
 // Deletes the *.partial files (outputs cut short by a stop) in a job folder.
 void remove_partial_outputs(const std::string &folder) {
@@ -197,7 +171,7 @@ bool JobScheduler::recover() {
             store_.shared() ? g_get_real_time() / G_USEC_PER_SEC - kSharedOrphanAgeSeconds : started_at_;
         if (!changed_before(folder, made_before)) continue;
         daemon_log("removing %s: no job owns it (an upload cut short)", folder.c_str());
-        remove_tree(folder);
+        remove_tree_in_background(folder);
       } else if (!store_.shared()) {
         // Alone on the store, nothing runs yet: what earlier attempts left
         // half-written goes (shared: the node that ran an attempt, or the
@@ -435,7 +409,7 @@ void JobScheduler::announce() {
   }
 }
 
-void JobScheduler::delete_files(const std::string &id) { remove_tree(job_folder(id)); }
+void JobScheduler::delete_files(const std::string &id) { remove_tree_in_background(job_folder(id)); }
 
 // The job's worker has ended or is being stopped: the watchdog lets it go.
 void JobScheduler::end_attempt(const std::string &id) {

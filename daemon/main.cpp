@@ -262,7 +262,8 @@ int run(int argc, char **argv) {
   auto api = std::make_unique<RestApi>(server, *scheduler, *model, web, access, disk, api_settings);
 
   auto listener = std::make_unique<HttpListener>(
-      server, ListenerSettings{options.idle_timeout, max_connections, certificate});
+      server, ListenerSettings{options.idle_timeout, max_connections, certificate,
+                               {options.header_timeout, options.request_timeout, options.min_upload_rate * 1024LL}});
   g_clear_object(&certificate);
   GError *error = nullptr;
   if (!listener->listen(address, &error)) {

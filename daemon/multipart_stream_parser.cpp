@@ -43,7 +43,12 @@ bool MultipartStreamParser::fail(const std::string &message) {
 
 bool MultipartStreamParser::feed(const char *data, std::size_t size) {
   if (failed()) return false;
-  if (state_ == State::epilogue) return true;  // anything after the closing delimiter is ignored
+  if (state_ == State::epilogue) {  // what follows the closing delimiter is ignored, up to a bound
+    skipped_bytes_ += size;
+    if (skipped_bytes_ > kMaxEpilogueBytes) return fail("the multipart epilogue is too long");
+    return true;
+  }
+  if (state_ == State::preamble) skipped_bytes_ += size;
   buffer_.append(data, size);
   return process();
 }
@@ -62,19 +67,22 @@ bool MultipartStreamParser::process() {
         if (at == std::string::npos) {
           // Keep what could be the start of a delimiter.
           if (buffer_.size() >= delimiter_.size()) buffer_.erase(0, buffer_.size() - (delimiter_.size() - 1));
-          if (buffer_.size() > kMaxHeaderBytes) return fail("no multipart boundary found");
+          if (skipped_bytes_ > kMaxPreambleBytes) return fail("no multipart boundary found near the start");
           return true;
         }
         buffer_.erase(0, at + delimiter_.size());
         state_ = State::after_delimiter;
+        skipped_bytes_ = 0;
         break;
       }
       case State::after_delimiter: {
         // "--" closes the body; otherwise optional whitespace, then CRLF.
         if (buffer_.size() < 2) return true;
         if (buffer_.compare(0, 2, "--") == 0) {
+          skipped_bytes_ = buffer_.size() - 2;
           buffer_.clear();
           state_ = State::epilogue;
+          if (skipped_bytes_ > kMaxEpilogueBytes) return fail("the multipart epilogue is too long");
           return true;
         }
         const std::size_t line_end = buffer_.find("\r\n");
@@ -101,6 +109,7 @@ bool MultipartStreamParser::process() {
           if (buffer_.size() > kMaxHeaderBytes) return fail("multipart part headers are too long");
           return true;
         }
+        if (++parts_ > kMaxParts) return fail("too many multipart parts");
         MultipartPart part;
         if (!parse_headers(buffer_.substr(0, header_bytes), part)) return false;
         buffer_.erase(0, header_bytes + skip);

@@ -2,7 +2,10 @@
 // arrive from the network, parts come out as callbacks, and part bodies are
 // handed on in pieces, so that an upload of any size is never held in memory.
 // Only the part headers (at most kMaxHeaderBytes) and a delimiter's length
-// of body are buffered.
+// of body are buffered. What carries nothing but could be sent for ever is
+// bounded too: the preamble before the first delimiter and the epilogue
+// after the last (kMaxPreambleBytes, kMaxEpilogueBytes), and the number of
+// parts (kMaxParts); past a bound the body is malformed.
 #pragma once
 
 #include <cstddef>
@@ -22,6 +25,9 @@ struct MultipartPart {
 class MultipartStreamParser {
  public:
   static constexpr std::size_t kMaxHeaderBytes = 16 * 1024;
+  static constexpr std::size_t kMaxPreambleBytes = 16 * 1024;
+  static constexpr std::size_t kMaxEpilogueBytes = 16 * 1024;
+  static constexpr int kMaxParts = 64;
 
   struct Callbacks {
     std::function<void(const MultipartPart &part)> part_begin;
@@ -57,6 +63,8 @@ class MultipartStreamParser {
   State state_ = State::preamble;
   std::string buffer_;
   std::string error_;
+  std::size_t skipped_bytes_ = 0;  // of the preamble or the epilogue, so far
+  int parts_ = 0;
 };
 
 }  // namespace demucs

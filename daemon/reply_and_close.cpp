@@ -2,6 +2,7 @@
 
 #include "access_log.h"
 #include "json_reply.h"
+#include "request_deadline.h"
 
 #include <string>
 
@@ -102,6 +103,7 @@ bool request_has_body(SoupServerMessage *message) {
 void reply_error_and_close(SoupServerMessage *message, guint status, const std::string &text) {
   std::string response = response_text(message, status, text);
   log_request(message, status);
+  end_request_deadline(message);
   GIOStream *stream = soup_server_message_steal_connection(message);
   if (stream == nullptr) return;  // the client is gone already
   auto *closing = new ClosingConnection;

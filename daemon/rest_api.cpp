@@ -259,13 +259,31 @@ void RestApi::finish_upload(SoupServerMessage *message) {
   job.stem = stem;
   job.format = output_format_name(*output_format);
   job.created_at = g_get_real_time();
-  job.input_path = receiver->stored_path();
   job.output_path = scheduler_.job_folder(job.id) + "/output." + job.format;
 
-  // Decodable audio, and not too long? A worker process asks GStreamer,
-  // without blocking the main loop.
+  // On disk (fsync, in a thread), then probed: the message waits, paused.
   soup_server_message_pause(message);
   g_object_ref(message);
+  receiver->store([this, message, job](bool stored) mutable {
+    if (stored) {  // otherwise rejected: the answer is set
+      job.input_path = receiver_of(message)->stored_path();
+      bool probing = false;
+      guarded("an upload's probe", [&] {
+        probe_upload(message, job);
+        probing = true;
+      });
+      if (probing) return;
+      receiver_of(message)->reject(SOUP_STATUS_INTERNAL_SERVER_ERROR, "The upload could not be checked.");
+    }
+    soup_server_message_unpause(message);
+    g_object_unref(message);
+  });
+}
+
+// Decodable audio, and not too long? A worker process asks GStreamer,
+// without blocking the main loop. `message` is paused and referenced: this
+// unpauses and releases it.
+void RestApi::probe_upload(SoupServerMessage *message, const Job &job) {
   probe_.probe(job.input_path, [this, message, job](const UploadProbeResult &probed) {
     guarded("an upload's probe", [&] {
       UploadReceiver *upload = receiver_of(message);
@@ -355,7 +373,8 @@ void RestApi::on_request(SoupServer *, SoupServerMessage *message, const char *p
   } catch (const JobStoreError &error) {
     // The database is unreachable (another node may hold the job): say so,
     // and when to ask again; the log keeps why.
-    daemon_log("%s %s: %s", soup_server_message_get_method(message), path.c_str(), error.what());
+    daemon_log("%s %s: %s", escape_for_log(soup_server_message_get_method(message)).c_str(),
+               escape_for_log(path).c_str(), error.what());
     soup_message_headers_replace(soup_server_message_get_response_headers(message), "Retry-After", "5");
     reply_error(message, SOUP_STATUS_SERVICE_UNAVAILABLE, kDatabaseUnavailable);
   } catch (const std::exception &error) {

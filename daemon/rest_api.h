@@ -11,7 +11,7 @@
 //   GET    /health            service and model state
 //   GET    / and /<file>      the browser UI (web/)
 //
-// Every error is {"error": "..."} with 400, 401, 403, 404, 405, 409, 413,
+// Every error is {"error": "..."} with 400, 401, 403, 404, 405, 408, 409, 413,
 // 415, 421, 503 or 507 (disk full). Uploads are probed in a worker process. Every request first passes the RequestGate (host, origin,
 // token, body size); with a token, /upload and /status also give the job's
 // "key", which opens /download and /events of that job alone (?key=...).
@@ -63,6 +63,7 @@ class RestApi {
 
   void begin_upload(SoupServerMessage *message);
   void finish_upload(SoupServerMessage *message);
+  void probe_upload(SoupServerMessage *message, const Job &job);
   void reply_health(SoupServerMessage *message);
   void reply_status(SoupServerMessage *message, const Job &job);
   void reply_jobs(SoupServerMessage *message);

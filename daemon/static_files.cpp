@@ -1,5 +1,7 @@
 #include "static_files.h"
 
+#include "streamed_file.h"
+
 #include <glib.h>
 
 #include <cstring>
@@ -58,19 +60,12 @@ bool StaticFiles::serve(SoupServerMessage *message, const std::string &request_p
 
   const std::string file = folder_ + path;
   if (!g_file_test(file.c_str(), G_FILE_TEST_IS_REGULAR)) return false;
-  GMappedFile *mapped = g_mapped_file_new(file.c_str(), FALSE, nullptr);
-  if (mapped == nullptr) return false;
-  GBytes *bytes = g_mapped_file_get_bytes(mapped);
-  g_mapped_file_unref(mapped);
-
   SoupMessageHeaders *headers = soup_server_message_get_response_headers(message);
   soup_message_headers_replace(headers, "Cache-Control", "no-cache");
   soup_message_headers_replace(headers, "X-Content-Type-Options", "nosniff");
   soup_message_headers_set_content_type(headers, content_type_for(file), nullptr);
-  soup_server_message_set_status(message, SOUP_STATUS_OK, nullptr);
-  soup_message_body_append_bytes(soup_server_message_get_response_body(message), bytes);
-  g_bytes_unref(bytes);
-  return true;
+  std::string error;
+  return reply_streamed_file(message, file, error);  // read, never mapped (streamed_file.h)
 }
 
 }  // namespace demucs

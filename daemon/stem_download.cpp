@@ -4,6 +4,7 @@
 #include "json_reply.h"
 #include "path_redaction.h"
 #include "security_headers.h"
+#include "streamed_file.h"
 
 #include <algorithm>
 #include <utility>
@@ -30,23 +31,14 @@ std::string joined(const std::vector<std::string> &items) {
 
 void reply_result_file(SoupServerMessage *message, const std::string &path, const std::string &format,
                        const std::string &name) {
-  const char *type = content_type(format);
-  GError *error = nullptr;
-  GMappedFile *mapped = g_mapped_file_new(path.c_str(), FALSE, &error);
-  if (mapped == nullptr) {
-    reply_error(message, SOUP_STATUS_NOT_FOUND,
-                "The result of this job is gone: " + redact_server_paths(error ? error->message : "missing file") + ".");
-    g_clear_error(&error);
-    return;
-  }
-  GBytes *bytes = g_mapped_file_get_bytes(mapped);
-  g_mapped_file_unref(mapped);
   SoupMessageHeaders *headers = soup_server_message_get_response_headers(message);
-  soup_message_headers_set_content_type(headers, type, nullptr);
+  soup_message_headers_set_content_type(headers, content_type(format), nullptr);
   soup_message_headers_replace(headers, "Content-Disposition", attachment_disposition(name).c_str());
-  soup_server_message_set_status(message, SOUP_STATUS_OK, nullptr);
-  soup_message_body_append_bytes(soup_server_message_get_response_body(message), bytes);
-  g_bytes_unref(bytes);
+  std::string error;
+  if (!reply_streamed_file(message, path, error)) {
+    soup_message_headers_remove(headers, "Content-Disposition");
+    reply_error(message, SOUP_STATUS_NOT_FOUND, "The result of this job is gone: " + redact_server_paths(error) + ".");
+  }
 }
 
 void reply_stem_file(SoupServerMessage *message, const Job &job, const std::string &stem) {

@@ -12,8 +12,9 @@
 
 namespace demucs {
 
-/// 200 with the file at `path` (audio/wav, audio/flac, audio/mpeg or
-/// application/zip by `format`) as an attachment named `name`; 404 when the
+/// 200 (206 for a range) with the file at `path`, read in pieces as the
+/// client takes them (streamed_file.h): audio/wav, audio/flac, audio/mpeg or
+/// application/zip by `format`, as an attachment named `name`; 404 when the
 /// file is gone.
 void reply_result_file(SoupServerMessage *message, const std::string &path, const std::string &format,
                        const std::string &name);

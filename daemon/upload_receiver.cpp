@@ -4,6 +4,7 @@
 #include "reply_and_close.h"
 #include "upload_name.h"
 
+#include <gio/gio.h>
 #include <glib/gstdio.h>
 
 #include <fcntl.h>
@@ -23,6 +24,37 @@ void sync_folder(const std::string &folder) {
   fsync(fd);
   close(fd);
 }
+
+// What store() hands to its thread: the thread alone touches it.
+struct FileToStore {
+  std::FILE *file = nullptr;
+  std::string partial_path;
+  std::string whole_path;
+  std::string folder;
+  int error_number = 0;  // 0: stored
+
+  // On disk before it becomes a job: a full disk shows here at the latest.
+  void store() {
+    const bool written = fsync(fileno(file)) == 0;
+    error_number = errno;
+    const bool closed = std::fclose(file) == 0;
+    file = nullptr;
+    if (!written || !closed) {
+      if (written) error_number = errno;
+      return;
+    }
+    if (g_rename(partial_path.c_str(), whole_path.c_str()) != 0) {
+      error_number = errno;
+      return;
+    }
+    sync_folder(folder);
+    error_number = 0;
+  }
+
+  ~FileToStore() {
+    if (file) std::fclose(file);
+  }
+};
 
 }  // namespace
 
@@ -132,6 +164,7 @@ void UploadReceiver::on_part_begin(const MultipartPart &part) {
       reject_storage_failure(errno);
       return;
     }
+    in_file_part_ = true;
     return;
   }
   if (part.has_filename || static_cast<int>(fields_.size()) >= kMaxFields) {
@@ -143,8 +176,16 @@ void UploadReceiver::on_part_begin(const MultipartPart &part) {
 }
 
 void UploadReceiver::on_part_data(const char *data, std::size_t size) {
-  if (rejected_ || in_ignored_part_) return;
-  if (file_) {
+  if (rejected_) return;
+  if (in_ignored_part_) {
+    ignored_bytes_ += static_cast<std::int64_t>(size);
+    if (ignored_bytes_ > kMaxIgnoredBytes)
+      reject(SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE,
+             "The upload carries too much besides the file: send the audio file and the stem and format fields "
+             "only.");
+    return;
+  }
+  if (in_file_part_) {
     file_bytes_ += static_cast<std::int64_t>(size);
     if (file_bytes_ > max_bytes_) {
       reject(SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE,
@@ -165,26 +206,41 @@ void UploadReceiver::on_part_data(const char *data, std::size_t size) {
 }
 
 void UploadReceiver::on_part_end() {
-  if (file_ && !rejected_) {
-    // On disk before it becomes a job: a full disk shows here at the latest.
-    const bool written = std::fflush(file_) == 0 && fsync(fileno(file_)) == 0;
-    const int error_number = errno;
-    const bool closed = std::fclose(file_) == 0;
-    file_ = nullptr;
-    if (!written || !closed) {
-      reject_storage_failure(written ? errno : error_number);
-    } else {
-      const std::string whole = folder_ + "/input." + extension_;
-      if (g_rename(stored_path_.c_str(), whole.c_str()) != 0) {
-        reject_storage_failure(errno);
-      } else {
-        stored_path_ = whole;
-        sync_folder(folder_);
-      }
-    }
-  }
+  // The file's last bytes go to the kernel now (cheap); store() syncs them.
+  if (in_file_part_ && !rejected_ && std::fflush(file_) != 0) reject_storage_failure(errno);
+  in_file_part_ = false;
   current_field_.clear();
   in_ignored_part_ = false;
+}
+
+void UploadReceiver::store(std::function<void(bool stored)> done) {
+  auto *work = new FileToStore;
+  work->file = file_;
+  work->partial_path = stored_path_;
+  work->whole_path = folder_ + "/input." + extension_;
+  work->folder = folder_;
+  file_ = nullptr;  // the thread's now
+  stored_ = std::move(done);
+  // The task holds the message, on which this receiver lives, until on_stored.
+  GTask *task = g_task_new(message_, nullptr, on_stored, this);
+  g_task_set_task_data(task, work, [](gpointer data) { delete static_cast<FileToStore *>(data); });
+  g_task_run_in_thread(task, [](GTask *running, gpointer, gpointer data, GCancellable *) {
+    static_cast<FileToStore *>(data)->store();
+    g_task_return_boolean(running, TRUE);
+  });
+  g_object_unref(task);
+}
+
+void UploadReceiver::on_stored(GObject *, GAsyncResult *result, gpointer data) {
+  auto *self = static_cast<UploadReceiver *>(data);
+  const auto *work = static_cast<const FileToStore *>(g_task_get_task_data(G_TASK(result)));
+  std::function<void(bool)> done = std::move(self->stored_);
+  if (work->error_number != 0) {
+    self->reject_storage_failure(work->error_number);
+  } else {
+    self->stored_path_ = work->whole_path;
+  }
+  done(work->error_number == 0);
 }
 
 }  // namespace demucs

@@ -4,6 +4,9 @@
 // rejected (413, 415, 400) as soon as what has arrived shows it must be: the
 // file part passes the size limit, its extension is not an allowed one, the
 // body is malformed. A rejected or abandoned upload leaves no file behind.
+// The file is received under a temporary name; store() puts it on disk for
+// good (fsync, rename) in a thread, off the main loop: syncing a large
+// upload can take seconds, which every other request would wait for.
 #pragma once
 
 #include "multipart_stream_parser.h"
@@ -12,6 +15,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -38,6 +42,11 @@ class UploadReceiver {
   /// After the whole body: checks that it was complete and had a file.
   /// False if the upload was rejected (the response is then set).
   bool finish();
+  /// After finish(): syncs the file and gives it its name (stored_path()),
+  /// in a thread; then `done` is called on the main loop, with false when it
+  /// failed (the upload is rejected then: 507 or 500). The message must be
+  /// paused meanwhile.
+  void store(std::function<void(bool stored)> done);
 
   bool rejected() const { return rejected_; }
   /// The id of the job this upload becomes (its folder's name).
@@ -60,12 +69,15 @@ class UploadReceiver {
  private:
   static constexpr std::size_t kMaxFieldBytes = 1024;
   static constexpr int kMaxFields = 16;
+  /// Other files and surplus fields are read and dropped, up to this much in all.
+  static constexpr std::int64_t kMaxIgnoredBytes = 64 * 1024;
 
   void on_part_begin(const MultipartPart &part);
   void on_part_data(const char *data, std::size_t size);
   void on_part_end();
   void discard_file();
   void reject_storage_failure(int error_number);
+  static void on_stored(GObject *message, GAsyncResult *result, gpointer self);
 
   SoupServerMessage *message_;  // not owned: the receiver lives on it
   MultipartStreamParser parser_;
@@ -73,6 +85,8 @@ class UploadReceiver {
   std::string folder_;
   std::int64_t max_bytes_;
   std::FILE *file_ = nullptr;
+  bool in_file_part_ = false;
+  std::function<void(bool)> stored_;
   std::string stored_path_;
   std::string client_file_name_;
   std::string extension_;
@@ -80,6 +94,7 @@ class UploadReceiver {
   bool saw_file_part_ = false;
   std::string current_field_;  // name of the small field being received, if any
   bool in_ignored_part_ = false;
+  std::int64_t ignored_bytes_ = 0;
   std::map<std::string, std::string> fields_;
   bool rejected_ = false;
   bool keep_ = false;

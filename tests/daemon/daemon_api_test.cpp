@@ -3,6 +3,7 @@
 #include "daemon_process.h"
 #include "http_client.h"
 #include "launch_to_eos.h"
+#include "raw_connection.h"
 
 #include "../pipeline/decoded_audio.h"
 #include "support/folder_listing.h"
@@ -20,10 +21,14 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <map>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
+
+#include <unistd.h>
 
 namespace demucs::testing {
 namespace {
@@ -302,7 +307,7 @@ TEST_F(DaemonApiTest, CancelStopsThePipelineAndRemovesTheFiles) {
   EXPECT_EQ(deleted.status, 200u) << deleted.body;
   EXPECT_TRUE(contains(deleted.body, "\"deleted\":true"));
   EXPECT_EQ(status_of(daemon, id).status, 404u);
-  EXPECT_FALSE(exists(data_dir() + "/jobs/" + id));
+  EXPECT_TRUE(wait_until([&] { return !exists(data_dir() + "/jobs/" + id); }, 10));  // removed in the background
   EXPECT_TRUE(contains(daemon.log(), "job " + id + ": cancelled while processing"));
   // The daemon goes on with the next job.
   EXPECT_TRUE(wait_for_status(daemon, next, "completed"));
@@ -328,17 +333,116 @@ TEST_F(DaemonApiTest, ExpiredJobsAndTheirFilesDisappear) {
   ASSERT_TRUE(wait_for_status(daemon, id, "completed"));
   ASSERT_TRUE(exists(data_dir() + "/jobs/" + id));
   EXPECT_TRUE(wait_until([&] { return status_of(daemon, id).status == 404; }, 15));
-  EXPECT_FALSE(exists(data_dir() + "/jobs/" + id));
+  EXPECT_TRUE(wait_until([&] { return !exists(data_dir() + "/jobs/" + id); }, 10));  // removed in the background
   EXPECT_TRUE(contains(daemon.log(), "job " + id + ": expired and removed"));
+}
+
+// --- Downloads and the disk, with the main loop free ----------------------------
+
+TEST_F(DaemonApiTest, ADownloadIsReadInPiecesAndAFileThatShrinksCutsItNotTheDaemon) {
+  DaemonProcess daemon(data_dir());
+  const std::string id = upload_mix(daemon);
+  ASSERT_TRUE(wait_for_status(daemon, id, "completed"));
+  const std::string output = data_dir() + "/jobs/" + id + "/output.wav";
+  const std::string result = read_file_bytes(output);
+  // A range, as players ask for when seeking.
+  const HttpResponse range = http_get(daemon.url("download/" + id), {{"Range", "bytes=100-199"}});
+  EXPECT_EQ(range.status, 206u);
+  EXPECT_EQ(range.body, result.substr(100, 100));
+  EXPECT_EQ(range.header("Content-Range"), "bytes 100-199/" + std::to_string(result.size()));
+
+  // A result of 1 GiB (sparse: no disk used), read by a client that stops
+  // after 1 MiB; then the file shrinks to nothing under the daemon, as when
+  // another node removes it from a shared folder. A mapped file ends the
+  // daemon with SIGBUS here.
+  constexpr gint64 kSize = 1LL << 30;
+  ASSERT_EQ(truncate(output.c_str(), kSize), 0);
+  const long before = daemon.rss_kib();
+  RawConnection reader(daemon.port());
+  ASSERT_TRUE(reader.send("GET /download/" + id + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
+  std::string received = reader.read_at_least(1 << 20, 10);
+  ASSERT_EQ(demucs::testing::status_of(received), 200u) << received.substr(0, 300);
+  EXPECT_TRUE(contains(received, "Content-Length: " + std::to_string(kSize)));
+  g_usleep(G_USEC_PER_SEC / 2);  // the daemon fills the socket's buffers and waits
+  const long growth_kib = daemon.rss_kib() - before;
+  EXPECT_LT(growth_kib, 16 * 1024) << "RSS grew by " << growth_kib / 1024 << " MiB for a download held by its client";
+  std::printf("[ measured ] RSS growth with a 1 GiB download held: %ld KiB\n", growth_kib);
+  ASSERT_EQ(truncate(output.c_str(), 0), 0);
+  received += reader.read_until_closed(30);
+  EXPECT_LT(received.size(), static_cast<std::size_t>(kSize / 4)) << "the response went on past the file's end";
+  std::printf("[ measured ] received %zu of %lld bytes before the cut\n", received.size(),
+              static_cast<long long>(kSize));
+  EXPECT_TRUE(wait_until([&] { return contains(daemon.log(), "cut short"); }, 5)) << daemon.log();
+  EXPECT_FALSE(daemon.pid().empty()) << "the daemon died";
+  EXPECT_EQ(http_get(daemon.url("health")).status, 200u);
+  EXPECT_EQ(http_get(daemon.url("download/" + id)).body.size(), 0u);  // the file is empty now, and whole
+}
+
+// On a slow disk (slow_disk_preload.c, 3 s per upload fsync), requests are
+// served while an upload is synced.
+TEST_F(DaemonApiTest, AnUploadIsSyncedOffTheMainLoop) {
+  DaemonLaunch slow_disk;
+  slow_disk.environment = {{"LD_PRELOAD", DEMUCS_SLOW_DISK_PRELOAD}, {"DEMUCS_TEST_SLOW_DISK_MS", "3000"}};
+  DaemonProcess daemon(data_dir(), {}, slow_disk);
+  ASSERT_EQ(http_get(daemon.url("health")).status, 200u);
+  std::string id;
+  gint64 upload_us = 0;
+  std::thread uploader([&] {
+    const gint64 start = g_get_monotonic_time();
+    id = upload_file(daemon.url(), test_data("mix.wav"), "mix.wav").json_string("job_id");
+    upload_us = g_get_monotonic_time() - start;
+  });
+  ASSERT_TRUE(wait_until([&] { return !files_below(data_dir() + "/jobs").empty(); }, 10));
+  g_usleep(G_USEC_PER_SEC / 2);  // the body is in: the sync has begun
+  gint64 slowest_us = 0;
+  for (int i = 0; i < 10; ++i) {
+    const gint64 start = g_get_monotonic_time();
+    EXPECT_EQ(http_get(daemon.url("health")).status, 200u);
+    slowest_us = std::max(slowest_us, g_get_monotonic_time() - start);
+    g_usleep(G_USEC_PER_SEC / 5);
+  }
+  uploader.join();
+  EXPECT_FALSE(id.empty());
+  EXPECT_GT(upload_us, 2 * G_USEC_PER_SEC) << "the upload was not synced (the slow disk did not apply)";
+  EXPECT_LT(slowest_us, G_USEC_PER_SEC) << "a request waited " << slowest_us / 1000 << " ms for the sync";
+  std::printf("[ measured ] upload %.2f s (3 s of it the sync), slowest /health meanwhile %.1f ms\n", upload_us / 1e6,
+              slowest_us / 1e3);
+  EXPECT_TRUE(exists(data_dir() + "/jobs/" + id + "/input.wav"));
+}
+
+// On a slow disk (20 ms per file removed), deleting a job of 150 files takes
+// 3 s of removal: the DELETE is answered at once, and others meanwhile.
+TEST_F(DaemonApiTest, ALargeJobFolderIsRemovedOffTheMainLoop) {
+  DaemonLaunch slow_disk;
+  slow_disk.environment = {{"LD_PRELOAD", DEMUCS_SLOW_DISK_PRELOAD}, {"DEMUCS_TEST_SLOW_DISK_MS", "20"}};
+  DaemonProcess daemon(data_dir(), {}, slow_disk);
+  const std::string id = upload_mix(daemon);
+  const std::string folder = data_dir() + "/jobs/" + id;
+  for (int i = 0; i < 150; ++i) write_file_bytes(folder + "/slow-" + std::to_string(i), "x");
+  const gint64 start = g_get_monotonic_time();
+  const HttpResponse deleted = http_delete(daemon.url("jobs/" + id));
+  const gint64 delete_us = g_get_monotonic_time() - start;
+  EXPECT_EQ(deleted.status, 200u) << deleted.body;
+  EXPECT_LT(delete_us, G_USEC_PER_SEC) << "the DELETE waited " << delete_us / 1000 << " ms for the removal";
+  const gint64 health_start = g_get_monotonic_time();
+  EXPECT_EQ(http_get(daemon.url("health")).status, 200u);
+  const gint64 health_us = g_get_monotonic_time() - health_start;
+  EXPECT_LT(health_us, G_USEC_PER_SEC / 2);
+  std::printf("[ measured ] DELETE answered in %.1f ms, /health after it in %.1f ms\n", delete_us / 1e3,
+              health_us / 1e3);
+  EXPECT_TRUE(exists(folder)) << "removed already: the slow disk did not apply";
+  EXPECT_TRUE(wait_until([&] { return !exists(folder); }, 20));
 }
 
 class DaemonBadInputTest : public DaemonApiTest {
  protected:
   void SetUp() override { daemon_ = std::make_unique<DaemonProcess>(data_dir(), std::vector<std::string>{"--max-upload-mb", "1"}); }
   void TearDown() override {
-    // Still serving, and nothing of a refused upload left on disk.
+    // Still serving, and nothing of a refused upload left on disk (nor of a
+    // deleted job, whose folder goes in the background).
     EXPECT_EQ(http_get(daemon_->url("health")).status, 200u);
-    EXPECT_TRUE(files_below(data_dir() + "/jobs").empty()) << files_below(data_dir() + "/jobs").front();
+    EXPECT_TRUE(wait_until([&] { return files_below(data_dir() + "/jobs").empty(); }, 10))
+        << files_below(data_dir() + "/jobs").front();
     daemon_.reset();
   }
 

@@ -159,15 +159,20 @@ std::string DaemonProcess::pid() const {
   return id ? id : "";
 }
 
-long DaemonProcess::peak_rss_kib() const {
+long DaemonProcess::status_kib(const char *field) const {
   const std::string id = pid();
   if (id.empty()) return -1;
   std::ifstream status("/proc/" + id + "/status");
   std::string line;
+  const std::string prefix = std::string(field) + ":";
   while (std::getline(status, line))
-    if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6));
+    if (line.rfind(prefix, 0) == 0) return std::stol(line.substr(prefix.size()));
   return -1;
 }
+
+long DaemonProcess::peak_rss_kib() const { return status_kib("VmHWM"); }
+
+long DaemonProcess::rss_kib() const { return status_kib("VmRSS"); }
 
 std::string DaemonProcess::log() const {
   std::ifstream in(log_path_);

@@ -38,6 +38,9 @@ class DaemonProcess {
   std::string pid() const;
   /// The program's peak resident memory so far (VmHWM), in KiB; -1 if unknown.
   long peak_rss_kib() const;
+  /// Its resident memory now (VmRSS), in KiB; -1 if unknown. The model's
+  /// load adds ~150 MiB in the first seconds: measure after it.
+  long rss_kib() const;
   /// Everything the program wrote so far.
   std::string log() const;
 
@@ -50,6 +53,8 @@ class DaemonProcess {
   int wait_for_exit(int timeout_seconds);
 
  private:
+  long status_kib(const char *field) const;
+
   std::string data_dir_;
   std::string log_path_;
   std::string url_;

@@ -142,5 +142,41 @@ TEST(MultipartStreamParser, RefusesGarbageAfterTheDelimiter) {
   EXPECT_NE(error.find("boundary line"), std::string::npos) << error;
 }
 
+// What carries nothing but could be sent for ever is bounded: the body is
+// refused while it arrives, not after.
+TEST(MultipartStreamParser, RefusesAnEndlessPreambleWhileItArrives) {
+  MultipartStreamParser parser("XYZ", {});
+  const std::string piece(1000, 'x');
+  std::size_t fed = 0;
+  while (fed < 1000000 && parser.feed(piece.data(), piece.size())) fed += piece.size();
+  EXPECT_LE(fed, MultipartStreamParser::kMaxPreambleBytes);
+  EXPECT_NE(parser.error().find("no multipart boundary"), std::string::npos) << parser.error();
+}
+
+TEST(MultipartStreamParser, RefusesAnEndlessEpilogueWhileItArrives) {
+  MultipartStreamParser parser("XYZ", {});
+  const std::string body = "--XYZ\r\nContent-Disposition: form-data; name=\"stem\"\r\n\r\nvocals\r\n--XYZ--\r\n";
+  ASSERT_TRUE(parser.feed(body.data(), body.size()));
+  const std::string piece(1000, 'x');
+  std::size_t fed = 0;
+  while (fed < 1000000 && parser.feed(piece.data(), piece.size())) fed += piece.size();
+  EXPECT_LE(fed, MultipartStreamParser::kMaxEpilogueBytes);
+  EXPECT_NE(parser.error().find("epilogue"), std::string::npos) << parser.error();
+}
+
+TEST(MultipartStreamParser, KeepsAShortPreambleAndEpilogueAndRefusesTooManyParts) {
+  bool ok = false;
+  parse("XYZ", std::string(8000, 'p') + "\r\n" + form_body("data").substr(20) + std::string(8000, 'e'),
+        [] { return std::size_t{700}; }, &ok);
+  EXPECT_TRUE(ok);
+  std::string many;
+  for (int i = 0; i <= MultipartStreamParser::kMaxParts; ++i)
+    many += "--XYZ\r\nContent-Disposition: form-data; name=\"f" + std::to_string(i) + "\"\r\n\r\nv\r\n";
+  std::string error;
+  parse("XYZ", many + "--XYZ--", [] { return std::size_t{100}; }, &ok, &error);
+  EXPECT_FALSE(ok);
+  EXPECT_NE(error.find("too many multipart parts"), std::string::npos) << error;
+}
+
 }  // namespace
 }  // namespace demucs

@@ -84,6 +84,14 @@ std::string RawConnection::read_response(double seconds) {
   return text;
 }
 
+std::string RawConnection::read_at_least(std::size_t bytes, double seconds) {
+  std::string text;
+  const gint64 end = g_get_monotonic_time() + static_cast<gint64>(seconds * G_USEC_PER_SEC);
+  while (text.size() < bytes && g_get_monotonic_time() < end)
+    if (!receive((end - g_get_monotonic_time()) / 1e6, text)) break;
+  return text;
+}
+
 bool RawConnection::closed_within(double seconds) {
   std::string ignored;
   const gint64 end = g_get_monotonic_time() + static_cast<gint64>(seconds * G_USEC_PER_SEC);

@@ -4,6 +4,7 @@
 // library cannot make.
 #pragma once
 
+#include <cstddef>
 #include <string>
 
 namespace demucs::testing {
@@ -24,6 +25,9 @@ class RawConnection {
   /// What arrives until a whole response head ("\r\n\r\n") and Content-Length
   /// bytes of body are there, the connection closes, or `seconds` pass.
   std::string read_response(double seconds);
+  /// What arrives until at least `bytes` are there, the connection closes,
+  /// or `seconds` pass (a client that reads a little, then stops).
+  std::string read_at_least(std::size_t bytes, double seconds);
   /// Whether the server closed (or reset) the connection within `seconds`.
   bool closed_within(double seconds);
   void close();
