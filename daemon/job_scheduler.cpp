@@ -3,6 +3,7 @@
 #include "daemon_log.h"
 
 #include "callback_guard.h"
+#include "job_file_limit.h"
 #include "separation_pipeline.h"
 #include "worker/worker_protocol.h"
 
@@ -472,7 +473,8 @@ void JobScheduler::start(Job job) {
   Running &running = running_[id];
   running.job = job;
   running.lease_renewed = g_get_monotonic_time();
-  running.worker = std::make_unique<WorkerProcess>(worker_arguments(job), settings_.worker_limits);
+  running.worker = std::make_unique<WorkerProcess>(
+      worker_arguments(job), job_worker_limits(job, settings_.worker_limits, settings_.max_audio_seconds));
   notify(job, false);
   std::string error;
   const bool started = running.worker->start(
