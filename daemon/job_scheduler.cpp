@@ -5,6 +5,7 @@
 #include "callback_guard.h"
 #include "job_file_limit.h"
 #include "separation_pipeline.h"
+#include "worker/worker_fault.h"
 #include "worker/worker_protocol.h"
 
 #include <dirent.h>
@@ -456,7 +457,7 @@ std::vector<std::string> JobScheduler::worker_arguments(const Job &job) const {
   }
   if (settings_.test_faults) {
     const std::string name = job.filename.substr(0, job.filename.find('.'));
-    if (name == "crash" || name == "hang" || name == "allocate" || name == "flood") {
+    if (is_test_fault(name)) {
       arguments.push_back("--test-fault");
       arguments.push_back(name);
     }
