@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <climits>
 #include <cstdint>
 #include <cstdlib>
@@ -123,27 +124,23 @@ std::vector<std::string> writable_devices() {
 std::string errno_text(const char *what) { return std::string(what) + ": " + g_strerror(errno); }
 
 // One rule: `rights` beneath `path` (only a file's rights when it is not a
-// folder). A path that does not exist is no rule.
-std::string add_rule(int ruleset, const std::string &path, std::uint64_t rights, std::uint64_t handled) {
+// folder). A path that does not exist is no rule; one the kernel refuses
+// is left out, and said.
+void add_rule(int ruleset, const std::string &path, std::uint64_t rights, std::uint64_t handled) {
   const int fd = open(path.c_str(), O_PATH | O_CLOEXEC);
-  if (fd < 0) return "";
+  if (fd < 0) return;
   struct stat status {};
   if (fstat(fd, &status) == 0 && !S_ISDIR(status.st_mode)) rights &= kFileRights;
   landlock_path_beneath_attr beneath_attr{};
   beneath_attr.allowed_access = rights & handled;
   beneath_attr.parent_fd = fd;
-  const long added = syscall(__NR_landlock_add_rule, ruleset, LANDLOCK_RULE_PATH_BENEATH, &beneath_attr, 0);
-  const std::string problem = added == 0 ? "" : errno_text(("cannot add a rule for " + path).c_str());
+  if (syscall(__NR_landlock_add_rule, ruleset, LANDLOCK_RULE_PATH_BENEATH, &beneath_attr, 0) != 0)
+    std::fprintf(stderr, "demucs-vocalsd worker: %s is left out of the sandbox: %s\n", path.c_str(),
+                 g_strerror(errno));
   close(fd);
-  return problem;
 }
 
 }  // namespace
-
-int landlock_abi() {
-  const long abi = syscall(__NR_landlock_create_ruleset, nullptr, 0, LANDLOCK_CREATE_RULESET_VERSION);
-  return abi > 0 ? static_cast<int>(abi) : 0;
-}
 
 SandboxRules worker_sandbox_rules(const std::vector<std::string> &own_files, const std::string &job_folder,
                                   bool writes) {
@@ -196,14 +193,12 @@ std::string confine_worker(const SandboxRules &rules) {
   const std::uint64_t handled = attributes.handled_access_fs;
   const std::uint64_t read = kReadFile | kReadDir | kExecute;
   const std::uint64_t write = read | kWriteFile | kRemoveFile | kMakeReg | kTruncate;
-  std::string problem;
-  for (const std::string &path : rules.readable)
-    if (problem.empty()) problem = add_rule(ruleset, path, read, handled);
+  for (const std::string &path : rules.readable) add_rule(ruleset, path, read, handled);
   for (const std::string &path : writable_devices())
-    if (problem.empty()) problem = add_rule(ruleset, path, kReadFile | kWriteFile | kReadDir, handled);
-  for (const std::string &path : rules.writable)
-    if (problem.empty()) problem = add_rule(ruleset, path, write, handled);
-  if (problem.empty() && syscall(__NR_landlock_restrict_self, ruleset, 0) != 0)
+    add_rule(ruleset, path, kReadFile | kWriteFile | kReadDir, handled);
+  for (const std::string &path : rules.writable) add_rule(ruleset, path, write, handled);
+  std::string problem;
+  if (syscall(__NR_landlock_restrict_self, ruleset, 0) != 0)
     problem = errno_text("cannot confine the process with Landlock");
   close(ruleset);
   return problem;

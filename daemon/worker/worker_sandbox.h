@@ -40,10 +40,6 @@ struct SandboxRules {
   std::vector<std::string> dropped;
 };
 
-/// The Landlock ABI the kernel offers; 0 when none (too old, not enabled,
-/// or the call refused by a seccomp filter).
-int landlock_abi();
-
 /// The rules for a worker of the job whose folder is `job_folder` (the
 /// data folder's jobs/<id>): the system's and the program's files as above,
 /// `own_files` (its input, its model) readable, `job_folder` writable when
@@ -52,7 +48,9 @@ SandboxRules worker_sandbox_rules(const std::vector<std::string> &own_files, con
                                   bool writes);
 
 /// Confines this process (and what it starts) to `rules`, for good: "" once
-/// confined, else why not. no_new_privs is set either way.
+/// confined, else why not. no_new_privs is set either way. A rule the
+/// kernel refuses is left out (less access, never more) and said on
+/// standard error.
 std::string confine_worker(const SandboxRules &rules);
 
 }  // namespace demucs
