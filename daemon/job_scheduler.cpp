@@ -4,7 +4,9 @@
 
 #include "callback_guard.h"
 #include "folder_removal.h"
+#include "job_file_limit.h"
 #include "separation_pipeline.h"
+#include "worker/worker_fault.h"
 #include "worker/worker_protocol.h"
 
 #include <dirent.h>
@@ -524,7 +526,7 @@ std::vector<std::string> JobScheduler::worker_arguments(const Job &job) const {
   }
   if (settings_.test_faults) {
     const std::string name = job.filename.substr(0, job.filename.find('.'));
-    if (name == "crash" || name == "hang" || name == "allocate" || name == "flood") {
+    if (is_test_fault(name)) {
       arguments.push_back("--test-fault");
       arguments.push_back(name);
     }
@@ -559,7 +561,8 @@ void JobScheduler::start(Job job) {
   Running &running = running_[id];
   running.job = job;
   running.lease_renewed = g_get_monotonic_time();
-  running.worker = std::make_unique<WorkerProcess>(worker_arguments(job), settings_.worker_limits);
+  running.worker = std::make_unique<WorkerProcess>(
+      worker_arguments(job), job_worker_limits(job, settings_.worker_limits, settings_.max_audio_seconds));
   notify(job, false);
   std::string error;
   // Handling an event may stop the job (a full disk, a lost lease), which

@@ -118,9 +118,7 @@ WorkerLimits worker_limits(const DaemonOptions &options, bool probe) {
   }
   const std::int64_t cores = std::max(1u, g_get_num_processors());
   limits.cpu_seconds = static_cast<std::int64_t>(options.job_timeout) * cores + 60;
-  // The longest result: stereo float at 48 kHz for --max-duration, and room.
-  const double longest_result = options.max_duration_minutes * 60.0 * 48000 * 2 * 4 * 1.1;
-  limits.file_bytes = std::max<std::int64_t>(64 * kMiB, static_cast<std::int64_t>(longest_result));
+  // file_bytes: per job, from its stems and format (job_file_limit.h).
   limits.stall_seconds = options.stall_timeout;
   limits.wall_seconds = options.job_timeout;
   return limits;

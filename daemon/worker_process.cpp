@@ -1,9 +1,9 @@
 #include "worker_process.h"
 
 #include "worker/worker_protocol.h"
+#include "worker_child_setup.h"
+#include "worker_environment.h"
 
-#include <sys/prctl.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -14,29 +14,24 @@ namespace demucs {
 
 namespace {
 
-// In the child, between fork and exec: its own process group (so that the
-// whole group can be killed), death with the daemon, and the limits.
-void set_up_child(gpointer data) {
-  const auto *limits = static_cast<const WorkerLimits *>(data);
-  setpgid(0, 0);
-  prctl(PR_SET_PDEATHSIG, SIGKILL);
-  auto limit = [](int resource, std::int64_t value) {
-    if (value <= 0) return;
-    const rlimit both{static_cast<rlim_t>(value), static_cast<rlim_t>(value)};
-    setrlimit(resource, &both);
-  };
-  limit(RLIMIT_AS, limits->memory_bytes);
-  limit(RLIMIT_CPU, limits->cpu_seconds);
-  limit(RLIMIT_FSIZE, limits->file_bytes);
-  const rlimit no_core{0, 0};
-  setrlimit(RLIMIT_CORE, &no_core);
-}
-
 std::string megabytes(std::int64_t bytes) { return std::to_string(bytes / (1024 * 1024)) + " MB"; }
 
 // The longest report line a worker may send (progress lines are ~60 bytes,
 // an error message a few hundred).
 constexpr std::size_t kMaxLineBytes = 64 * 1024;
+
+// What a worker has no use for, and a compromised decoder should not read
+// (worker_environment.h).
+void set_environment(GSubprocessLauncher *launcher) {
+  g_auto(GStrv) inherited = g_get_environ();
+  std::vector<std::string> entries;
+  for (gchar **entry = inherited; *entry != nullptr; ++entry) entries.emplace_back(*entry);
+  const std::vector<std::string> kept = worker_environment(entries);
+  std::vector<const gchar *> pointers;
+  for (const std::string &entry : kept) pointers.push_back(entry.c_str());
+  pointers.push_back(nullptr);
+  g_subprocess_launcher_set_environ(launcher, const_cast<gchar **>(pointers.data()));
+}
 
 }  // namespace
 
@@ -70,10 +65,10 @@ bool WorkerProcess::start(EventCallback on_event, ExitCallback on_exit, std::str
   argv.push_back(nullptr);
 
   GSubprocessLauncher *launcher = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE);
-  // What a worker has no use for, and a compromised decoder should not read.
-  g_subprocess_launcher_unsetenv(launcher, "DEMUCS_VOCALSD_API_TOKEN");
-  g_subprocess_launcher_set_child_setup(launcher, set_up_child, new WorkerLimits(limits_),
-                                        [](gpointer data) { delete static_cast<WorkerLimits *>(data); });
+  set_environment(launcher);
+  g_subprocess_launcher_set_child_setup(
+      launcher, [](gpointer data) { set_up_worker_child(*static_cast<const WorkerChildSetup *>(data)); },
+      new WorkerChildSetup{limits_, getpid()}, [](gpointer data) { delete static_cast<WorkerChildSetup *>(data); });
   GError *spawn_error = nullptr;
   process_ = g_subprocess_launcher_spawnv(launcher, argv.data(), &spawn_error);
   g_object_unref(launcher);

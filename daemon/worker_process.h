@@ -1,6 +1,9 @@
 // The daemon's side of a worker process (worker/worker_main.h): starts
-// `demucs-vocalsd worker ...` as a child with resource limits, reads its
-// events line by line on the main loop, and turns however it ends into one
+// `demucs-vocalsd worker ...` as a child with resource limits
+// (worker_child_setup.h) and without the daemon's secrets in its
+// environment (worker_environment.h; the worker then confines itself,
+// worker/worker_sandbox.h), reads its events line by line on the main
+// loop, and turns however it ends into one
 // outcome with words for a user: done, an error it reported, a crash, a
 // limit it hit, no progress for too long, or too long in all. A worker that
 // is told to stop is killed at once and reaped by GLib: nothing here waits.

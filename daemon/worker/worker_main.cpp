@@ -3,6 +3,7 @@
 #include "audio_probe.h"
 #include "worker_fault.h"
 #include "worker_protocol.h"
+#include "worker_sandbox.h"
 
 #include "stem_archive.h"
 #include "demucs_plugin_location.h"
@@ -34,7 +35,26 @@ void report_error(const std::string &message, const char *kind) {
   write_worker_event(event);
 }
 
+// Confines this worker (worker_sandbox.h) once what it needs is loaded,
+// before it reads the untrusted file; says on standard error (the daemon's
+// log) when it cannot.
+void enter_sandbox(const std::vector<std::string> &own_files, const std::string &job_folder, bool writes) {
+  const SandboxRules rules = worker_sandbox_rules(own_files, job_folder, writes);
+  for (const std::string &dropped : rules.dropped)
+    std::fprintf(stderr, "demucs-vocalsd worker: %s is not readable in the sandbox: the data folder is inside it\n",
+                 dropped.c_str());
+  const std::string problem = confine_worker(rules);
+  if (!problem.empty())
+    std::fprintf(stderr, "demucs-vocalsd worker: not confined to its job folder (%s)\n", problem.c_str());
+}
+
+std::string folder_of(const std::string &path) {
+  g_autofree gchar *folder = g_path_get_dirname(path.c_str());
+  return folder;
+}
+
 int probe(const std::string &path) {
+  enter_sandbox({path}, folder_of(path), false);
   const ProbeResult result = probe_audio(path);
   JsonObject *event = json_object_new();
   json_object_set_string_member(event, "event", "probe");
@@ -78,17 +98,21 @@ int separate(const std::map<std::string, std::string> &arguments) {
   const bool several = settings.stem.find(',') != std::string::npos || settings.stem == "all";
   if (several) {
     settings.stems = parse_stem_list(settings.stem);
-    gchar *folder = g_path_get_dirname(settings.output_path.c_str());
-    settings.output_folder = folder;
-    g_free(folder);
+    settings.output_folder = folder_of(settings.output_path);
     settings.output_name = output_name_of_input(settings.output_path);
     settings.output_path.clear();
   }
 
+  // The element's plugin, and LibTorch with it, while their folders can be
+  // found wherever they are installed (the sandbox allows loaded libraries' folders).
+  if (GstPlugin *plugin = gst_plugin_load_by_name("demucsvocals")) gst_object_unref(plugin);
+  const std::string job_folder = folder_of(argument("output"));
+  enter_sandbox({settings.input_path, settings.model}, job_folder, true);
+
   JsonObject *started = json_object_new();
   json_object_set_string_member(started, "event", "started");
   write_worker_event(started);
-  run_test_fault(argument("test-fault"));
+  run_test_fault(argument("test-fault"), job_folder);
 
   GCancellable *cancellable = g_cancellable_new();
   bool too_long = false;
