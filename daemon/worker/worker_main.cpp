@@ -107,7 +107,10 @@ int separate(const std::map<std::string, std::string> &arguments) {
   // found wherever they are installed (the sandbox allows loaded libraries' folders).
   if (GstPlugin *plugin = gst_plugin_load_by_name("demucsvocals")) gst_object_unref(plugin);
   const std::string job_folder = folder_of(argument("output"));
-  enter_sandbox({settings.input_path, settings.model}, job_folder, true);
+  // The model's files: the checkpoint (or the cache) and a RoFormer's YAML.
+  std::vector<std::string> own_files{settings.input_path, settings.model};
+  if (!settings.config.empty()) own_files.push_back(settings.config);
+  enter_sandbox(own_files, job_folder, true);
 
   JsonObject *started = json_object_new();
   json_object_set_string_member(started, "event", "started");
