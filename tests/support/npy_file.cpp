@@ -46,13 +46,14 @@ at::Tensor read_npy(const std::string& path) {
   const size_t header_len = len_bytes[0] | (len_bytes[1] << 8);
   std::string header(header_len, '\0');
   in.read(header.data(), static_cast<std::streamsize>(header_len));
-  if (header.find("'descr': '<f4'") == std::string::npos ||
-      header.find("'fortran_order': False") == std::string::npos) {
-    throw std::runtime_error(path + ": only little-endian float32 in C order is supported: " + header);
+  const bool is_float = header.find("'descr': '<f4'") != std::string::npos;
+  const bool is_int64 = header.find("'descr': '<i8'") != std::string::npos;
+  if (!(is_float || is_int64) || header.find("'fortran_order': False") == std::string::npos) {
+    throw std::runtime_error(path + ": only little-endian float32 or int64 in C order is supported: " + header);
   }
   const auto shape = parse_shape(header, path);
-  at::Tensor out = at::empty(shape, at::kFloat);
-  const auto bytes = static_cast<std::streamsize>(out.numel() * sizeof(float));
+  at::Tensor out = at::empty(shape, is_float ? at::kFloat : at::kLong);
+  const auto bytes = static_cast<std::streamsize>(out.nbytes());
   in.read(static_cast<char*>(out.data_ptr()), bytes);
   if (in.gcount() != bytes) {
     throw std::runtime_error(path + ": truncated data");

@@ -1,4 +1,4 @@
-// Reads NumPy .npy files (format 1.0, little-endian float32, C order): the
+// Reads NumPy .npy files (format 1.0, little-endian float32 or int64, C order): the
 // reference outputs upstream Demucs produced.
 #pragma once
 
@@ -8,7 +8,7 @@
 
 namespace demucs::testing {
 
-// Returns a float32 CPU tensor of the stored shape. Throws std::runtime_error.
+// Returns a float32 (or int64) CPU tensor of the stored shape. Throws std::runtime_error.
 at::Tensor read_npy(const std::string& path);
 
 }  // namespace demucs::testing

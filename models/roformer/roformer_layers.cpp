@@ -1,0 +1,163 @@
+#include "roformer/roformer_layers.h"
+
+#include <ATen/ATen.h>
+
+#include <algorithm>
+#include <cmath>
+
+namespace demucs {
+
+RmsNorm RmsNorm::load(WeightStore& weights, const std::string& prefix, std::int64_t dim) {
+  return {weights.take(prefix + "gamma", {dim}) * std::sqrt(static_cast<double>(dim))};
+}
+
+at::Tensor RmsNorm::operator()(const at::Tensor& x) const {
+  const at::Tensor norm = at::linalg_vector_norm(x, 2, {-1}, /*keepdim=*/true).clamp_min(1e-12);
+  return x / norm * scaled_gamma;
+}
+
+Linear Linear::load(WeightStore& weights, const std::string& prefix, std::int64_t in, std::int64_t out,
+                    bool with_bias) {
+  Linear linear;
+  linear.weight = weights.take(prefix + "weight", {out, in});
+  if (with_bias) {
+    linear.bias = weights.take(prefix + "bias", {out});
+  }
+  return linear;
+}
+
+at::Tensor Linear::operator()(const at::Tensor& x) const { return at::linear(x, weight, bias); }
+
+RotaryEmbedding RotaryEmbedding::load(WeightStore& weights, const std::string& prefix, std::int64_t dim_head) {
+  return {weights.take(prefix + "freqs", {dim_head / 2})};
+}
+
+std::pair<at::Tensor, at::Tensor> RotaryEmbedding::angles(std::int64_t length) const {
+  const at::Tensor positions = at::arange(length, freqs.options());
+  // einsum('n, f -> n f') then each angle twice: pairs (0,1), (2,3), ...
+  const at::Tensor angle = at::outer(positions, freqs).repeat_interleave(2, -1);
+  return {angle.cos(), angle.sin()};
+}
+
+at::Tensor RotaryEmbedding::rotate(const at::Tensor& t, const at::Tensor& cos, const at::Tensor& sin) {
+  // rotate_half: (x1, x2) pairs -> (-x2, x1).
+  auto sizes = t.sizes().vec();
+  sizes.back() /= 2;
+  sizes.push_back(2);
+  const at::Tensor pairs = t.reshape(sizes);
+  const at::Tensor rotated = at::stack({-pairs.select(-1, 1), pairs.select(-1, 0)}, -1).reshape(t.sizes());
+  return t * cos + rotated * sin;
+}
+
+FeedForward FeedForward::load(WeightStore& weights, const std::string& prefix, std::int64_t dim) {
+  const std::int64_t inner = dim * 4;  // the reference's FeedForward mult
+  return {RmsNorm::load(weights, prefix + "net.0.", dim), Linear::load(weights, prefix + "net.1.", dim, inner),
+          Linear::load(weights, prefix + "net.4.", inner, dim)};
+}
+
+at::Tensor FeedForward::operator()(const at::Tensor& x) const { return out(at::gelu(in(norm(x)))); }
+
+RotaryAttention RotaryAttention::load(WeightStore& weights, const std::string& prefix, std::int64_t dim,
+                                      std::int64_t heads, std::int64_t dim_head) {
+  RotaryAttention attention;
+  attention.rotary = RotaryEmbedding::load(weights, prefix + "rotary_embed.", dim_head);
+  attention.norm = RmsNorm::load(weights, prefix + "norm.", dim);
+  attention.to_qkv = weights.take(prefix + "to_qkv.weight", {3 * heads * dim_head, dim});
+  attention.to_gates = Linear::load(weights, prefix + "to_gates.", dim, heads);
+  attention.to_out = weights.take(prefix + "to_out.0.weight", {dim, heads * dim_head});
+  attention.heads = heads;
+  attention.dim_head = dim_head;
+  return attention;
+}
+
+namespace {
+
+// Sequences whose attention weights are computed at once: the (sequences,
+// heads, n, n) similarity stays near 64 MiB (a time transformer of a full-size
+// model over 801 frames and 62 bands would otherwise hold 1.3 GB of it).
+std::int64_t sequences_per_slice(std::int64_t heads, std::int64_t length) {
+  constexpr std::int64_t kSimilarityBytes = 64 << 20;
+  const std::int64_t per_sequence = heads * length * length * static_cast<std::int64_t>(sizeof(float));
+  return std::max<std::int64_t>(1, kSimilarityBytes / std::max<std::int64_t>(per_sequence, 1));
+}
+
+}  // namespace
+
+at::Tensor RotaryAttention::operator()(const at::Tensor& input) const {
+  const at::Tensor x = norm(input);
+  const std::int64_t batch = x.size(0), length = x.size(1);
+  // 'b n (qkv h d) -> qkv b h n d'
+  const at::Tensor qkv = at::linear(x, to_qkv).view({batch, length, 3, heads, dim_head}).permute({2, 0, 3, 1, 4});
+  const auto [cos, sin] = rotary.angles(length);
+  const at::Tensor q = RotaryEmbedding::rotate(qkv[0], cos, sin);
+  const at::Tensor k = RotaryEmbedding::rotate(qkv[1], cos, sin);
+  const at::Tensor v = qkv[2];
+  const double scale = 1.0 / std::sqrt(static_cast<double>(dim_head));
+  at::Tensor out = at::empty({batch, heads, length, dim_head}, q.options());
+  const std::int64_t slice = sequences_per_slice(heads, length);
+  for (std::int64_t start = 0; start < batch; start += slice) {
+    const std::int64_t end = std::min(batch, start + slice);
+    const at::Tensor similarity = at::matmul(q.slice(0, start, end), k.slice(0, start, end).transpose(-1, -2)) * scale;
+    out.slice(0, start, end).copy_(at::matmul(similarity.softmax(-1), v.slice(0, start, end)));
+  }
+  const at::Tensor gates = to_gates(x).permute({0, 2, 1}).unsqueeze(-1).sigmoid();  // (b, h, n, 1)
+  out = (out * gates).permute({0, 2, 1, 3}).reshape({batch, length, heads * dim_head});
+  return at::linear(out, to_out);
+}
+
+LinearAttention LinearAttention::load(WeightStore& weights, const std::string& prefix, std::int64_t dim,
+                                      std::int64_t heads, std::int64_t dim_head) {
+  LinearAttention attention;
+  attention.norm = RmsNorm::load(weights, prefix + "norm.", dim);
+  attention.to_qkv = weights.take(prefix + "to_qkv.0.weight", {3 * heads * dim_head, dim});
+  attention.temperature = weights.take(prefix + "temperature", {heads, 1, 1});
+  attention.to_out = weights.take(prefix + "to_out.1.weight", {dim, heads * dim_head});
+  attention.heads = heads;
+  attention.dim_head = dim_head;
+  return attention;
+}
+
+at::Tensor LinearAttention::operator()(const at::Tensor& input) const {
+  const at::Tensor x = norm(input);
+  const std::int64_t batch = x.size(0), length = x.size(1);
+  // 'b n (qkv h d) -> qkv b h d n': the sequence is the last axis.
+  const at::Tensor qkv = at::linear(x, to_qkv).view({batch, length, 3, heads, dim_head}).permute({2, 0, 3, 4, 1});
+  const auto l2 = [](const at::Tensor& t) {
+    return t / at::linalg_vector_norm(t, 2, {-1}, /*keepdim=*/true).clamp_min(1e-12);
+  };
+  const at::Tensor q = l2(qkv[0]) * temperature.exp();
+  const at::Tensor k = l2(qkv[1]);
+  // Attend(scale=8): softmax over features of the cross-covariance.
+  const at::Tensor similarity = at::matmul(q, k.transpose(-1, -2)) * 8.0;
+  const at::Tensor out = at::matmul(similarity.softmax(-1), qkv[2]);  // (b, h, d, n)
+  return at::linear(out.permute({0, 3, 1, 2}).reshape({batch, length, heads * dim_head}), to_out);
+}
+
+Transformer Transformer::load(WeightStore& weights, const std::string& prefix, const TransformerShape& shape) {
+  Transformer transformer;
+  for (std::int64_t i = 0; i < shape.depth; ++i) {
+    const std::string layer = prefix + "layers." + std::to_string(i) + ".";
+    if (shape.linear_attention) {
+      transformer.linear_attention.push_back(
+          LinearAttention::load(weights, layer + "0.", shape.dim, shape.heads, shape.dim_head));
+    } else {
+      transformer.attention.push_back(
+          RotaryAttention::load(weights, layer + "0.", shape.dim, shape.heads, shape.dim_head));
+    }
+    transformer.feed_forward.push_back(FeedForward::load(weights, layer + "1.", shape.dim));
+  }
+  if (shape.norm_output) {
+    transformer.norm = RmsNorm::load(weights, prefix + "norm.", shape.dim);
+  }
+  return transformer;
+}
+
+at::Tensor Transformer::operator()(at::Tensor x) const {
+  for (size_t i = 0; i < feed_forward.size(); ++i) {
+    x = (attention.empty() ? linear_attention[i](x) : attention[i](x)) + x;
+    x = feed_forward[i](x) + x;
+  }
+  return norm ? (*norm)(x) : x;
+}
+
+}  // namespace demucs
