@@ -62,10 +62,13 @@ int run_fetch(int argc, char **argv) {
   const ModelCache cache = ModelCache::from_environment();
   const std::string description =
       "Known models: " + known_model_names() + ".\n" +
-      "Files are downloaded from " + model_download_root() + " (set " + kModelRootEnvVar +
-      " to use a mirror)\ninto the cache folder " + cache.folder() + " (set " +
+      "Demucs's files are downloaded from " + model_download_root() +
+      ", the RoFormer ones from their publishers\n(set " + kModelRootEnvVar +
+      " to use a mirror for all) into the cache folder " + cache.folder() + " (set " +
       kModelCacheEnvVar + " to use another).\n" +
-      "Each file enters the cache only once its sha256 matches the prefix in its name.";
+      "Each file enters the cache only once its sha256 matches the one published (in the\n"
+      "name of Demucs's files). The community RoFormer checkpoints have none published: the\n"
+      "sha256 of their first download is recorded beside them (FILE.sha256) and checked later.";
   if (!parse_command_line(argc, argv, entries, "MODEL...", "Download models into the model cache.",
                           description.c_str()))
     return kUsageExitStatus;

@@ -31,6 +31,13 @@ std::string cache_state(const KnownModel &model, const ModelCache &cache) {
   return text;
 }
 
+// Whether any file of `model` has no published checksum (trusted on first download).
+bool trusted_on_first_use(const KnownModel &model) {
+  for (const ModelFile &file : model.files)
+    if (file.sha256_prefix.empty()) return true;
+  return false;
+}
+
 std::string joined(const std::vector<std::string> &words) {
   std::string text;
   for (const std::string &word : words) text += (text.empty() ? "" : " ") + word;
@@ -54,6 +61,10 @@ int run_models(int argc, char **argv) {
     std::printf("%-12s %-26s %s\n", model.name.c_str(), cache_state(model, cache).c_str(),
                 model.description.c_str());
     std::printf("%-12s %-26s sources: %s\n", "", "", joined(model.sources).c_str());
+    if (trusted_on_first_use(model))
+      std::printf("%-12s %-26s checksum: none published; the first download's sha256 is recorded "
+                  "(FILE.sha256 in the cache) and later uses are checked against it\n",
+                  "", "");
   }
   std::printf("\nDownload one with: demucs-vocals fetch NAME\n");
   return 0;

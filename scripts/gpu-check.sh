@@ -16,7 +16,9 @@
 #   1. the golden tests on CUDA (tests/models/golden/cuda_golden_test.cpp):
 #      float32 against upstream's apply_model (>= 80 dB, TF32 off), batches of
 #      4 segments, fp16 and bf16 against float32 (figures reported), GPU
-#      memory given back when a model is dropped;
+#      memory given back when a model is dropped; the RoFormer networks
+#      (tests/models/golden/roformer_cuda_golden_test.cpp): BS and Mel float32
+#      against the reference's forward, fp16 and bf16 against float32;
 #   2. htdemucs-benchmark on the full-size htdemucs architecture (random
 #      weights): 120 s of audio at batch sizes 1, 4 and 8, fp32 and fp16:
 #      seconds of compute per second of audio, load time, GPU memory peak.

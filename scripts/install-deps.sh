@@ -6,6 +6,7 @@ set -euo pipefail
 packages=(
   build-essential pkg-config meson ninja-build ccache
   libtorch-dev            # LibTorch 1.13 (CPU)
+  libyaml-cpp-dev         # the RoFormer checkpoints' YAML configs
   libopenblas0-pthread    # LibTorch's matrix products ~17x faster than Debian's reference BLAS
   libglib2.0-dev libsoup-3.0-dev glib-networking
   libjson-glib-dev libsqlite3-dev   # the daemon

@@ -1,13 +1,11 @@
 #include "network/htdemucs.h"
 
 #include "network/compute_precision.h"
+#include "network/compute_runtime.h"
 #include "network/htdemucs_layout.h"
-#include "network/openblas_kernels.h"
-#include "network/tensor_memory.h"
 #include "network/torch_compat.h"
 
 #include <ATen/ATen.h>
-#include <ATen/Context.h>
 #include <c10/core/InferenceMode.h>
 
 #include <optional>
@@ -25,21 +23,6 @@ void observe(const ActivationObserver& observer, const std::string& name, const 
   }
 }
 
-// Upstream's numbers are float32 ones: TF32 (on by default for cuDNN's
-// convolutions) would cost about 3 decimal digits. For the whole process, as
-// torch.backends.cudnn.allow_tf32 = False would.
-void use_exact_float32_on_cuda() {
-  at::globalContext().setAllowTF32CuDNN(false);
-  at::globalContext().setAllowTF32CuBLAS(false);
-}
-
-// What the CPU needs set up once per process, before the weights exist:
-// OpenBLAS's kernels for this CPU, and where large tensors get their memory.
-void prepare_cpu_runtime() {
-  select_openblas_kernels();
-  use_large_page_tensor_memory();
-}
-
 }  // namespace
 
 HTDemucs::HTDemucs(HTDemucsConfig config, std::string origin, at::Device device, Precision precision)
@@ -49,9 +32,7 @@ HTDemucs::HTDemucs(HTDemucsConfig config, std::string origin, at::Device device,
       precision_(precision),
       spectrogram_(config_.nfft, device) {
   check_precision_on_device(precision, device);
-  if (device.is_cuda()) {
-    use_exact_float32_on_cuda();
-  }
+  prepare_compute_runtime(device);
 }
 
 std::shared_ptr<HTDemucs> HTDemucs::from_checkpoint(const Checkpoint& checkpoint, at::Device device,
@@ -62,7 +43,7 @@ std::shared_ptr<HTDemucs> HTDemucs::from_checkpoint(const Checkpoint& checkpoint
   }
   const HTDemucsConfig config = HTDemucsConfig::from_kwargs(checkpoint.kwargs, checkpoint.path);
   check_precision_on_device(precision, device);
-  prepare_cpu_runtime();
+  prepare_compute_runtime(device);
   WeightStore weights(checkpoint.state, checkpoint.path, device);
   auto model = build(config, checkpoint.path, device, precision, weights);
   weights.expect_all_taken();
@@ -73,7 +54,7 @@ std::shared_ptr<HTDemucs> HTDemucs::with_random_weights(const std::map<std::stri
                                                         at::Device device, uint64_t seed, Precision precision) {
   const HTDemucsConfig config = HTDemucsConfig::from_kwargs(kwargs, "random weights");
   check_precision_on_device(precision, device);
-  prepare_cpu_runtime();
+  prepare_compute_runtime(device);
   WeightStore weights = WeightStore::random(seed, device);
   return build(config, "random weights", device, precision, weights);
 }

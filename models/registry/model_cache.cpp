@@ -1,6 +1,7 @@
 #include "registry/model_cache.h"
 
 #include "registry/file_sha256.h"
+#include "registry/recorded_sha256.h"
 
 #include <cstdlib>
 #include <filesystem>
@@ -47,7 +48,18 @@ ResolvedModel resolve_checkpoint_path(const std::string &path) {
     throw ModelNotFoundError("model file " + path + " does not exist");
   if (!is_regular_file(path))
     throw ModelNotFoundError("model file " + path + " is not a regular file");
-  return ResolvedModel{path, {path}, {{}}, {}};
+  ResolvedModel resolved{path, {path}, {{}}, {}};
+  // The community RoFormer checkpoints are .ckpt files; Demucs's are .th.
+  if (has_suffix(path, ".ckpt")) resolved.architecture = ModelArchitecture::roformer;
+  return resolved;
+}
+
+// Why a cached file failed its check, for the resolve error.
+std::string damage_reason(const ModelFile &file, const std::string &expected) {
+  if (!file.sha256_prefix.empty())
+    return "its sha256 does not start with " + file.sha256_prefix;
+  return "its sha256 is not the " + expected.substr(0, 16) + "... recorded in " + file.file_name +
+         ".sha256 when it was first downloaded; delete both files to download and trust it anew";
 }
 
 }  // namespace
@@ -66,40 +78,64 @@ std::string ModelCache::path_of(const ModelFile &file) const {
   return joined_path(folder_, file.file_name);
 }
 
+std::string ModelCache::expected_sha256(const ModelFile &file) const {
+  if (!file.sha256_prefix.empty()) return file.sha256_prefix;
+  return read_recorded_sha256(path_of(file));
+}
+
 CachedFileState ModelCache::state_of(const ModelFile &file) const {
   const std::string path = path_of(file);
   if (!is_regular_file(path)) return CachedFileState::missing;
-  return file_has_sha256_prefix(path, file.sha256_prefix) ? CachedFileState::verified
-                                                          : CachedFileState::wrong_hash;
+  const std::string expected = expected_sha256(file);
+  if (expected.empty()) {
+    // No published checksum and no record (a file put there by hand): trust
+    // it now, and record what it is so that later damage shows. A cache we
+    // cannot write to keeps it trusted without a record.
+    try {
+      record_sha256(path, file_sha256_hex(path));
+    } catch (const std::exception &) {
+    }
+    return CachedFileState::verified;
+  }
+  return file_has_sha256_prefix(path, expected) ? CachedFileState::verified : CachedFileState::wrong_hash;
 }
 
 ResolvedModel ModelCache::resolve(const std::string &spec,
                                   const std::vector<std::string> &stems) const {
-  if (is_regular_file(spec) || has_suffix(spec, ".th"))
+  if (is_regular_file(spec) || has_suffix(spec, ".th") || has_suffix(spec, ".ckpt"))
     return resolve_checkpoint_path(spec);
 
   if (const KnownModel *model = find_known_model(spec)) return resolve_known(*model, stems);
 
   throw UnknownModelError("unknown model \"" + spec + "\": the known models are " +
-                          known_model_names() + "; or give the path of a .th checkpoint file");
+                          known_model_names() + "; or give the path of a checkpoint file (.th, or .ckpt with its .yaml)");
 }
 
 ResolvedModel ModelCache::resolve_known(const KnownModel &model,
                                         const std::vector<std::string> &stems) const {
   ResolvedModel resolved{model.name, {}, {}, model.sources};
+  resolved.architecture = model.architecture;
+  std::vector<std::size_t> to_check = members_needed(model, stems);
+  for (std::size_t member : to_check) {
+    resolved.files.push_back(path_of(model.files[member]));
+    resolved.weights.push_back(model.weights[member]);
+  }
+  // A RoFormer's configuration (files[1]) comes with its checkpoint.
+  if (model.architecture == ModelArchitecture::roformer && !to_check.empty()) {
+    resolved.config = path_of(model.files.at(1));
+    to_check.push_back(1);
+  }
+
   std::string problems;
   std::string urls;
-  for (std::size_t member : members_needed(model, stems)) {
-    const ModelFile &file = model.files[member];
+  for (std::size_t index : to_check) {
+    const ModelFile &file = model.files[index];
     const CachedFileState state = state_of(file);
     if (state == CachedFileState::missing) problems += "  " + file.file_name + " is missing\n";
     if (state == CachedFileState::wrong_hash)
-      problems += "  " + file.file_name +
-                  " is damaged or incomplete (its sha256 does not start with " + file.sha256_prefix +
-                  ")\n";
+      problems += "  " + file.file_name + " is damaged or incomplete (" +
+                  damage_reason(file, expected_sha256(file)) + ")\n";
     if (state != CachedFileState::verified) urls += "  " + file.url() + "\n";
-    resolved.files.push_back(path_of(file));
-    resolved.weights.push_back(model.weights[member]);
   }
 
   if (!problems.empty()) {

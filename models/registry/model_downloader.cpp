@@ -2,6 +2,7 @@
 
 #include "registry/file_sha256.h"
 #include "registry/partial_file.h"
+#include "registry/recorded_sha256.h"
 
 #include <glib.h>
 #include <libsoup/soup.h>
@@ -61,9 +62,9 @@ std::int64_t announced_length(SoupMessage *message) {
 
 void download_verified_file(const DownloadRequest &request, const DownloadProgress &progress,
                             GCancellable *cancellable) {
-  if (request.sha256_prefix.empty())
+  if (request.sha256_prefix.empty() && !request.record_sha256)
     throw std::invalid_argument("refusing to download " + request.url +
-                                " without a sha256 prefix to check it against");
+                                " without a sha256 prefix to check it against or to record its sha256");
   const DownloadFailure failure(request);
 
   if (g_mkdir_with_parents(request.folder.c_str(), 0755) != 0)
@@ -119,11 +120,19 @@ void download_verified_file(const DownloadRequest &request, const DownloadProgre
                   std::to_string(total) + " bytes");
 
   const std::string sha256 = g_checksum_get_string(checksum.get());
-  if (!sha256_hex_has_prefix(sha256, request.sha256_prefix))
+  if (!request.sha256_prefix.empty() && !sha256_hex_has_prefix(sha256, request.sha256_prefix))
     throw failure("the file received has sha256 " + sha256 + ", which does not start with " +
-                  request.sha256_prefix + " (a damaged transfer, or not the published file)");
+                  request.sha256_prefix + " (a damaged transfer, or not the published file" +
+                  (request.record_sha256 ? std::string(": its sha256 was recorded in ") + request.file_name +
+                                               ".sha256 when it was first downloaded; delete that record to "
+                                               "trust a new version"
+                                         : std::string()) +
+                  ")");
 
   try {
+    // The record first: a record without its file is harmless (the next
+    // download is checked against it), a file without its record is not.
+    if (request.record_sha256) record_sha256(part->final_path(), sha256);
     part->commit();
   } catch (const std::runtime_error &error) {
     throw failure(error.what());
@@ -133,8 +142,12 @@ void download_verified_file(const DownloadRequest &request, const DownloadProgre
 FetchOutcome fetch_model_file(const ModelCache &cache, const ModelFile &file,
                               const DownloadProgress &progress, GCancellable *cancellable) {
   if (cache.state_of(file) == CachedFileState::verified) return FetchOutcome::already_cached;
-  download_verified_file(DownloadRequest{file.url(), cache.folder(), file.file_name, file.sha256_prefix},
-                         progress, cancellable);
+  // A file with no published checksum: checked against the record of its
+  // first download, if any, and recorded.
+  const bool unpublished = file.sha256_prefix.empty();
+  download_verified_file(
+      DownloadRequest{file.url(), cache.folder(), file.file_name, cache.expected_sha256(file), unpublished},
+      progress, cancellable);
   return FetchOutcome::downloaded;
 }
 

@@ -15,8 +15,9 @@ void download_verified_file(const DownloadRequest &request, const DownloadProgre
 FetchOutcome fetch_model_file(const ModelCache &cache, const ModelFile &file, const DownloadProgress &progress,
                               GCancellable *cancellable) {
   if (cache.state_of(file) == CachedFileState::verified) return FetchOutcome::already_cached;
-  download_verified_file(DownloadRequest{file.url(), cache.folder(), file.file_name, file.sha256_prefix},
-                         progress, cancellable);
+  download_verified_file(
+      DownloadRequest{file.url(), cache.folder(), file.file_name, cache.expected_sha256(file), file.sha256_prefix.empty()},
+      progress, cancellable);
   return FetchOutcome::downloaded;
 }
 

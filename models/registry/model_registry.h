@@ -1,5 +1,7 @@
 // The registry of known pretrained models: the official HTDemucs checkpoints,
-// where upstream Demucs publishes them, their sha256 prefixes and bag weights.
+// where upstream Demucs publishes them, their sha256 prefixes and bag weights;
+// and popular community RoFormer checkpoints with their YAML configurations
+// (no published checksum for the checkpoints: trusted on first download).
 // ModelFile, KnownModel, known_models, find_known_model, known_model_names and
 // model_download_root are part of the public API: declared in demucs/demucs.h.
 #pragma once

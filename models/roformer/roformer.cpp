@@ -1,7 +1,7 @@
 #include "roformer/roformer.h"
 
 #include "network/compute_precision.h"
-#include "network/openblas_kernels.h"
+#include "network/compute_runtime.h"
 #include "network/torch_compat.h"
 #include "network/weight_store.h"
 #include "roformer/band_layers.h"
@@ -329,7 +329,7 @@ std::shared_ptr<Roformer> Roformer::from_state(const RoformerConfig& config, std
                                                const std::string& origin, at::Device device, Precision precision) {
   check_supported(config, origin);
   check_precision_on_device(precision, device);
-  select_openblas_kernels();
+  prepare_compute_runtime(device);
   auto network = std::make_unique<Network>();
   network->config = config;
   network->origin = origin;
@@ -345,7 +345,7 @@ std::shared_ptr<Roformer> Roformer::with_random_weights(const RoformerConfig& co
                                                         std::uint64_t seed, Precision precision) {
   check_supported(config, "random weights");
   check_precision_on_device(precision, device);
-  select_openblas_kernels();
+  prepare_compute_runtime(device);
   auto network = std::make_unique<Network>();
   network->config = config;
   network->origin = "random weights";

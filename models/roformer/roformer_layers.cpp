@@ -152,12 +152,31 @@ Transformer Transformer::load(WeightStore& weights, const std::string& prefix, c
   return transformer;
 }
 
-at::Tensor Transformer::operator()(at::Tensor x) const {
+at::Tensor Transformer::layers_on(at::Tensor x) const {
   for (size_t i = 0; i < feed_forward.size(); ++i) {
     x = (attention.empty() ? linear_attention[i](x) : attention[i](x)) + x;
     x = feed_forward[i](x) + x;
   }
   return norm ? (*norm)(x) : x;
+}
+
+at::Tensor Transformer::operator()(const at::Tensor& x) const {
+  // Each sequence goes through the layers on its own, so a few at a time
+  // give the same numbers while the feed-forward's (tokens, 4 dim)
+  // intermediates stay small: a full-size BS-RoFormer's 62 bands x 801
+  // frames would otherwise need 400 MB for each.
+  constexpr std::int64_t kTokensPerSlice = 8192;
+  const std::int64_t sequences = x.size(0), length = x.size(1);
+  const std::int64_t per_slice = std::max<std::int64_t>(1, kTokensPerSlice / std::max<std::int64_t>(length, 1));
+  if (!linear_attention.empty() || per_slice >= sequences) {
+    return layers_on(x);  // linear attention mixes the whole sequence axis: no slices
+  }
+  at::Tensor out = at::empty_like(x);
+  for (std::int64_t start = 0; start < sequences; start += per_slice) {
+    const std::int64_t end = std::min(sequences, start + per_slice);
+    out.slice(0, start, end).copy_(layers_on(x.slice(0, start, end)));
+  }
+  return out;
 }
 
 }  // namespace demucs

@@ -98,7 +98,11 @@ struct Transformer {
   std::optional<RmsNorm> norm;
 
   static Transformer load(WeightStore& weights, const std::string& prefix, const TransformerShape& shape);
-  at::Tensor operator()(at::Tensor x) const;  // (batch, n, dim)
+  // (sequences, n, dim), a slice of the sequences at a time.
+  at::Tensor operator()(const at::Tensor& x) const;
+
+ private:
+  at::Tensor layers_on(at::Tensor x) const;
 };
 
 }  // namespace demucs

@@ -254,23 +254,41 @@ std::vector<float> separate(const LoadedModel& model, const float* interleaved, 
 /// Where upstream Demucs publishes its checkpoints (demucs/pretrained.py ROOT_URL).
 inline constexpr const char* kOfficialModelRoot = "https://dl.fbaipublicfiles.com/demucs/";
 
-/// Environment variable that replaces kOfficialModelRoot (a mirror, or a local
-/// server in tests). The files keep their paths below it.
+/// Environment variable that replaces kOfficialModelRoot, and the roots of the
+/// community RoFormer files too (a mirror, or a local server in tests). The
+/// files keep their paths below it.
 inline constexpr const char* kModelRootEnvVar = "DEMUCS_VOCALS_MODEL_URL";
 
 /// Environment variable that chooses the cache folder.
 inline constexpr const char* kModelCacheEnvVar = "DEMUCS_VOCALS_CACHE";
 
-/// One checkpoint file of a known model.
+/// One file of a known model.
 struct ModelFile {
   std::string file_name;      ///< "955717e8-8726e21a.th": the name in the cache
   std::string remote_path;    ///< "hybrid_transformer/955717e8-8726e21a.th": below the root URL
-  std::string sha256_prefix;  ///< "8726e21a": the file's sha256 must start with it
+  /// "8726e21a": the file's sha256 must start with it. Empty when its
+  /// publisher gives none (the community RoFormer checkpoints): the sha256 of
+  /// the first copy the cache holds is then recorded beside it, in
+  /// `<file_name>.sha256`, and every later use and download is checked
+  /// against that record (trust on first use).
+  std::string sha256_prefix;
+  /// The root URL it is published under; empty: upstream Demucs's
+  /// (kOfficialModelRoot). $DEMUCS_VOCALS_MODEL_URL replaces either.
+  std::string root{};
 
   /// The download URL below `root` (which should end with '/').
   std::string url_under(const std::string& root) const;
-  /// The download URL below model_download_root().
+  /// The download URL: below $DEMUCS_VOCALS_MODEL_URL when set, else below
+  /// this file's root (model_download_root() for upstream Demucs's files).
   std::string url() const;
+};
+
+/// What a known model is, and so what its files are.
+enum class ModelArchitecture {
+  htdemucs,  ///< files: the Demucs .th checkpoints of a bag, one weights row each
+  /// files: the .ckpt checkpoint (ZFTurbo Music-Source-Separation-Training
+  /// format), then its .yaml configuration; one weights row, the checkpoint's.
+  roformer,
 };
 
 /// A known model: one checkpoint, or a bag of them whose outputs are mixed per source.
@@ -278,9 +296,10 @@ struct KnownModel {
   std::string name;                  ///< "htdemucs_ft"
   std::string description;           ///< one line for listings
   std::vector<std::string> sources;  ///< output order, e.g. drums bass other vocals
-  std::vector<ModelFile> files;      ///< the member checkpoints, in bag order
+  std::vector<ModelFile> files;      ///< the member checkpoints, in bag order (RoFormer: see ModelArchitecture)
   /// weights[member][source]; upstream BagOfModels uses all ones when the yaml has none.
   std::vector<std::vector<double>> weights;
+  ModelArchitecture architecture = ModelArchitecture::htdemucs;
 };
 
 /// All known models, in the order listings show them (htdemucs first: the default).
@@ -302,12 +321,17 @@ struct ResolvedModel {
   std::vector<std::vector<double>> weights;
   /// The known model's sources; empty for a path (read them from the checkpoint).
   std::vector<std::string> sources;
+  /// roformer for a known RoFormer model or a path ending in ".ckpt".
+  ModelArchitecture architecture = ModelArchitecture::htdemucs;
+  /// RoFormer: the YAML configuration of files[0]; empty for a path (the
+  /// loader's default: the checkpoint's name with .yaml).
+  std::string config{};
 };
 
 /// What the cache holds of one model file.
 enum class CachedFileState {
   missing,     ///< no file of that name
-  verified,    ///< present, and its sha256 starts with the expected prefix
+  verified,    ///< present, and its sha256 starts with the expected prefix (or the recorded sha256)
   wrong_hash,  ///< present but damaged or not the published file
 };
 
@@ -329,14 +353,22 @@ class ModelCache {
   std::string path_of(const ModelFile& file) const;
 
   /// Checks the cached copy of `file` against its sha256 prefix (reads it all).
+  /// A file with no published checksum is checked against the sha256 recorded
+  /// when it entered the cache; one without a record is trusted, and its
+  /// sha256 recorded now (the only write this does).
   CachedFileState state_of(const ModelFile& file) const;
+  /// What the sha256 of the cached `file` must start with: its published
+  /// prefix, else the recorded sha256, else "" (nothing known yet).
+  std::string expected_sha256(const ModelFile& file) const;
 
   /// Resolves a model spec:
-  /// - an existing regular file, or a spec ending in ".th": that checkpoint, as is
-  ///   (ModelNotFoundError naming the path if it does not exist);
+  /// - an existing regular file, or a spec ending in ".th" or ".ckpt": that
+  ///   checkpoint, as is (ModelNotFoundError naming the path if it does not
+  ///   exist); a ".ckpt" is a RoFormer's;
   /// - a known model name: its cached files, each verified against its sha256
   ///   prefix. `stems` (source names) limits the bag to the members needed for
-  ///   them; empty means all members. ("instrumental" is not a source: callers
+  ///   them; empty means all members; a RoFormer model's configuration is
+  ///   verified with its checkpoint. ("instrumental" is not a source: callers
   ///   ask for "vocals" and subtract.) A missing or damaged file is a
   ///   ModelNotFoundError naming the model, the URLs, this folder and the
   ///   `demucs-vocals fetch` command; a stem the model lacks is std::invalid_argument;
@@ -359,7 +391,11 @@ struct DownloadRequest {
   std::string url;
   std::string folder;         ///< created if missing
   std::string file_name;      ///< the final name in `folder`
-  std::string sha256_prefix;  ///< must be non-empty: nothing unverified is kept
+  std::string sha256_prefix;  ///< must be non-empty, unless record_sha256: nothing unverified is kept
+  /// Also write the file's sha256 into `<file_name>.sha256` beside it. With an
+  /// empty sha256_prefix, the first download is trusted as it is (a publisher
+  /// who gives no checksum) and later ones are checked against that record.
+  bool record_sha256 = false;
 };
 
 /// Downloads request.url into request.folder/request.file_name: streams it into
@@ -379,7 +415,8 @@ enum class FetchOutcome {
 };
 
 /// Makes sure `cache` holds a verified copy of `file`: nothing to do if it has
-/// one, else downloads file.url() (below model_download_root()).
+/// one, else downloads file.url(), checked against cache.expected_sha256(file);
+/// a file with no published checksum has its sha256 recorded (trust on first use).
 FetchOutcome fetch_model_file(const ModelCache& cache, const ModelFile& file, const DownloadProgress& progress = {},
                               GCancellable* cancellable = nullptr);
 

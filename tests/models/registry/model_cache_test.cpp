@@ -205,5 +205,104 @@ TEST(ModelCacheState, AFileIsVerifiedOnlyWhenItsSha256StartsWithThePrefixInItsNa
   EXPECT_EQ(cache.state_of(file), CachedFileState::wrong_hash);
 }
 
+// --- RoFormer models: a checkpoint and its configuration ------------------------
+
+std::string test_data_file(const std::string &name) {
+  const char *folder = g_getenv("DEMUCS_TEST_DATA");
+  return std::string(folder != nullptr ? folder : "tests/data") + "/" + name;
+}
+
+constexpr const char *kBs317Checkpoint = "model_bs_roformer_ep_317_sdr_12.9755.ckpt";
+constexpr const char *kBs317Config = "model_bs_roformer_ep_317_sdr_12.9755.yaml";
+
+TEST(ModelCacheResolve, ARoformerPathIsARoformerCheckpointWithTheDefaultConfiguration) {
+  TemporaryFolder folder;
+  const ModelCache cache(folder.path());
+  const std::string path = folder.write("mine.ckpt", "not checked");
+  const ResolvedModel model = cache.resolve(path);
+  EXPECT_EQ(model.files, std::vector<std::string>{path});
+  EXPECT_EQ(model.architecture, ModelArchitecture::roformer);
+  EXPECT_EQ(model.config, "") << "the loader's default: mine.yaml";
+  EXPECT_EQ(cache.resolve(folder.write("mine.th", "x")).architecture, ModelArchitecture::htdemucs);
+  try {
+    cache.resolve(folder.file("absent.ckpt"));
+    FAIL() << "expected ModelNotFoundError";
+  } catch (const ModelNotFoundError &error) {
+    EXPECT_TRUE(contains(error.what(), folder.file("absent.ckpt") + " does not exist"));
+  }
+}
+
+TEST(ModelCacheResolve, AMissingRoformerNamesBothFilesAndTheirUrls) {
+  ScopedEnvironmentVariable root(kModelRootEnvVar, std::nullopt);
+  TemporaryFolder folder;
+  const ModelCache cache(folder.path());
+  try {
+    cache.resolve("bs_roformer_317", {"vocals"});
+    FAIL() << "expected ModelNotFoundError";
+  } catch (const ModelNotFoundError &error) {
+    EXPECT_TRUE(contains(error.what(), std::string(kBs317Checkpoint) + " is missing"));
+    EXPECT_TRUE(contains(error.what(), std::string(kBs317Config) + " is missing"));
+    EXPECT_TRUE(contains(error.what(), "https://github.com/TRvlvr/model_repo/releases/download/"));
+    EXPECT_TRUE(contains(error.what(), "https://raw.githubusercontent.com/ZFTurbo/"));
+    EXPECT_TRUE(contains(error.what(), "demucs-vocals fetch bs_roformer_317"));
+  }
+  EXPECT_TRUE(folder.names().empty());
+}
+
+// A checkpoint put into the cache by hand is trusted the first time and its
+// sha256 recorded; the configuration is checked against its known sha256.
+TEST(ModelCacheResolve, ARoformerResolvesToItsCheckpointAndConfigurationAndRecordsTheChecksum) {
+  TemporaryFolder folder;
+  const ModelCache cache(folder.path());
+  const std::string checkpoint = folder.write(kBs317Checkpoint, "checkpoint bytes");
+  const std::string config = folder.write(kBs317Config, read_file_content(test_data_file(
+                                                             std::string("roformer/community/") + kBs317Config)));
+  const ResolvedModel model = cache.resolve("bs_roformer_317", {"vocals"});
+  EXPECT_EQ(model.name, "bs_roformer_317");
+  EXPECT_EQ(model.architecture, ModelArchitecture::roformer);
+  EXPECT_EQ(model.files, std::vector<std::string>{checkpoint});
+  EXPECT_EQ(model.config, config);
+  EXPECT_EQ(model.weights, (std::vector<std::vector<double>>{{1}}));
+  EXPECT_EQ(model.sources, std::vector<std::string>{"vocals"});
+  EXPECT_EQ(read_file_content(checkpoint + ".sha256"),
+            sha256_of("checkpoint bytes") + "  " + kBs317Checkpoint + "\n");
+  EXPECT_FALSE(g_file_test((config + ".sha256").c_str(), G_FILE_TEST_EXISTS)) << "its sha256 is published";
+}
+
+TEST(ModelCacheResolve, ARoformerCheckpointDamagedAfterItsFirstUseIsRejected) {
+  TemporaryFolder folder;
+  const ModelCache cache(folder.path());
+  const ModelFile &file = find_known_model("bs_roformer_317")->files[0];
+  folder.write(kBs317Checkpoint, "checkpoint bytes");
+  folder.write(kBs317Config,
+               read_file_content(test_data_file(std::string("roformer/community/") + kBs317Config)));
+  EXPECT_EQ(cache.state_of(file), CachedFileState::verified);
+  EXPECT_EQ(cache.expected_sha256(file), sha256_of("checkpoint bytes"));
+
+  folder.write(kBs317Checkpoint, "checkpoint bytes, damaged");
+  EXPECT_EQ(cache.state_of(file), CachedFileState::wrong_hash);
+  try {
+    cache.resolve("bs_roformer_317");
+    FAIL() << "expected ModelNotFoundError";
+  } catch (const ModelNotFoundError &error) {
+    EXPECT_TRUE(contains(error.what(), std::string(kBs317Checkpoint) + " is damaged or incomplete"));
+    EXPECT_TRUE(contains(error.what(), std::string(kBs317Checkpoint) + ".sha256"));
+  }
+}
+
+TEST(ModelCacheResolve, ARoformerConfigurationOtherThanThePinnedOneIsRejected) {
+  TemporaryFolder folder;
+  const ModelCache cache(folder.path());
+  folder.write(kBs317Checkpoint, "checkpoint bytes");
+  folder.write(kBs317Config, "model:\n  dim: 1\n");
+  try {
+    cache.resolve("bs_roformer_317");
+    FAIL() << "expected ModelNotFoundError";
+  } catch (const ModelNotFoundError &error) {
+    EXPECT_TRUE(contains(error.what(), std::string(kBs317Config) + " is damaged or incomplete"));
+    EXPECT_TRUE(contains(error.what(), "does not start with 42e5635c"));
+  }
+}
+
 }  // namespace
 }  // namespace demucs

@@ -8,8 +8,10 @@
 #include "temporary_folder.h"
 
 #include <gio/gio.h>
+#include <glib/gstdio.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 #include <utility>
 #include <vector>
@@ -57,6 +59,7 @@ class ModelDownloaderTest : public ::testing::Test {
       while (const gchar *name = g_dir_read_name(dir)) names.push_back(name);
       g_dir_close(dir);
     }
+    std::sort(names.begin(), names.end());
     return names;
   }
 
@@ -195,6 +198,78 @@ TEST_F(ModelDownloaderTest, FetchingAVerifiedFileDoesNothingAndADamagedOneIsRepl
   EXPECT_EQ(fetch_model_file(cache, file), FetchOutcome::downloaded);
   EXPECT_EQ(server_.requested_paths().size(), 2u);
   EXPECT_EQ(read_file_content(cache.path_of(file)), content_);
+}
+
+// --- Files with no published checksum: trusted on first download -------------
+
+TEST_F(ModelDownloaderTest, WithoutAPublishedChecksumTheFirstDownloadIsRecordedAndLaterOnesChecked) {
+  ScopedEnvironmentVariable root(kModelRootEnvVar, server_.root_url() + "mirror");
+  const ModelFile file{"community.ckpt", "releases/community.ckpt", "", "https://example.invalid/"};
+  server_.serve("/mirror/releases/community.ckpt", {200, content_, -1});
+  const ModelCache cache(cache_folder_);
+
+  EXPECT_EQ(fetch_model_file(cache, file), FetchOutcome::downloaded);
+  EXPECT_EQ(cache_content(), (std::vector<std::string>{"community.ckpt", "community.ckpt.sha256"}));
+  EXPECT_EQ(read_file_content(cache.path_of(file) + ".sha256"), sha256_of(content_) + "  community.ckpt\n");
+  EXPECT_EQ(cache.state_of(file), CachedFileState::verified);
+  EXPECT_EQ(fetch_model_file(cache, file), FetchOutcome::already_cached);
+  EXPECT_EQ(server_.requested_paths().size(), 1u);
+
+  // Damaged later: detected, and the download that replaces it is checked
+  // against the record.
+  g_file_set_contents(cache.path_of(file).c_str(), "damaged", -1, nullptr);
+  EXPECT_EQ(cache.state_of(file), CachedFileState::wrong_hash);
+  EXPECT_EQ(fetch_model_file(cache, file), FetchOutcome::downloaded);
+  EXPECT_EQ(read_file_content(cache.path_of(file)), content_);
+  EXPECT_EQ(cache.state_of(file), CachedFileState::verified);
+
+  // The server now sends other bytes: refused, naming the record, and the
+  // cache keeps what it had.
+  g_file_set_contents(cache.path_of(file).c_str(), "damaged", -1, nullptr);
+  server_.serve("/mirror/releases/community.ckpt", {200, content_ + "changed", -1});
+  try {
+    fetch_model_file(cache, file);
+    FAIL() << "expected a DownloadError";
+  } catch (const DownloadError &error) {
+    EXPECT_TRUE(contains(error.what(), "community.ckpt.sha256"));
+    EXPECT_TRUE(contains(error.what(), server_.root_url() + "mirror/releases/community.ckpt"));
+  }
+  EXPECT_EQ(cache_content(), (std::vector<std::string>{"community.ckpt", "community.ckpt.sha256"}));
+  EXPECT_EQ(read_file_content(cache.path_of(file) + ".sha256"), sha256_of(content_) + "  community.ckpt\n");
+}
+
+TEST_F(ModelDownloaderTest, ARecordWithoutItsFileChecksTheNextDownload) {
+  ScopedEnvironmentVariable root(kModelRootEnvVar, server_.root_url());
+  const ModelFile file{"community.ckpt", "community.ckpt", "", ""};
+  server_.serve("/community.ckpt", {200, content_, -1});
+  const ModelCache cache(cache_folder_);
+  EXPECT_EQ(fetch_model_file(cache, file), FetchOutcome::downloaded);
+  g_remove(cache.path_of(file).c_str());
+  EXPECT_EQ(cache.state_of(file), CachedFileState::missing);
+  server_.serve("/community.ckpt", {200, "something else", -1});
+  EXPECT_THROW(fetch_model_file(cache, file), DownloadError);
+  EXPECT_EQ(cache_content(), std::vector<std::string>{"community.ckpt.sha256"});
+}
+
+// A known RoFormer model end to end through a mirror: both files fetched, the
+// configuration checked against its registered sha256, then resolved.
+TEST_F(ModelDownloaderTest, AKnownRoformerIsFetchedWholeAndThenResolves) {
+  ScopedEnvironmentVariable root(kModelRootEnvVar, server_.root_url() + "mirror");
+  const KnownModel &model = *find_known_model("mel_roformer_kj");
+  const char *data = g_getenv("DEMUCS_TEST_DATA");
+  const std::string config =
+      read_file_content(std::string(data != nullptr ? data : "tests/data") + "/roformer/community/" +
+                        model.files[1].file_name);
+  ASSERT_FALSE(config.empty());
+  server_.serve("/mirror/" + model.files[0].remote_path, {200, content_, -1});
+  server_.serve("/mirror/" + model.files[1].remote_path, {200, config, -1});
+  const ModelCache cache(cache_folder_);
+  for (const ModelFile &file : model.files) EXPECT_EQ(fetch_model_file(cache, file), FetchOutcome::downloaded);
+  const ResolvedModel resolved = cache.resolve(model.name, {"vocals"});
+  EXPECT_EQ(resolved.files, std::vector<std::string>{cache.path_of(model.files[0])});
+  EXPECT_EQ(resolved.config, cache.path_of(model.files[1]));
+  EXPECT_EQ(cache_content(), (std::vector<std::string>{"MelBandRoformer.ckpt", "MelBandRoformer.ckpt.sha256",
+                                                       "config_vocals_mel_band_roformer_kj.yaml"}));
 }
 
 }  // namespace

@@ -3,6 +3,8 @@
 // weights from remote/*.yaml, and which bag members a set of stems needs.
 #include "registry/model_registry.h"
 
+#include "registry/file_sha256.h"
+
 #include <glib.h>
 #include <gtest/gtest.h>
 
@@ -13,12 +15,19 @@ namespace {
 
 const std::vector<std::string> kFourSources = {"drums", "bass", "other", "vocals"};
 
-TEST(ModelRegistry, KnowsTheThreeHybridTransformerModelsInOrder) {
-  ASSERT_EQ(known_models().size(), 3u);
+TEST(ModelRegistry, KnowsTheHybridTransformerModelsThenTheRoformersInOrder) {
+  ASSERT_EQ(known_models().size(), 7u);
   EXPECT_EQ(known_models()[0].name, "htdemucs");
   EXPECT_EQ(known_models()[1].name, "htdemucs_ft");
   EXPECT_EQ(known_models()[2].name, "htdemucs_6s");
-  EXPECT_EQ(known_model_names(), "htdemucs, htdemucs_ft, htdemucs_6s");
+  EXPECT_EQ(known_model_names(),
+            "htdemucs, htdemucs_ft, htdemucs_6s, bs_roformer_317, mel_roformer_kj, mel_roformer_3005, "
+            "bs_roformer_937");
+  for (std::size_t i = 0; i < known_models().size(); ++i) {
+    EXPECT_EQ(known_models()[i].architecture,
+              i < 3 ? ModelArchitecture::htdemucs : ModelArchitecture::roformer)
+        << known_models()[i].name;
+  }
   EXPECT_EQ(find_known_model("htdemucs_ft"), &known_models()[1]);
   EXPECT_EQ(find_known_model("mdx_extra"), nullptr);
   EXPECT_EQ(find_known_model(""), nullptr);
@@ -119,6 +128,73 @@ TEST(ModelRegistry, MembersWithZeroWeightForEveryRequestedStemAreSkipped) {
                  {{0.5, 0.0}, {0.5, 2.0}}};
   EXPECT_EQ(members_needed(bag, {"a"}), (std::vector<std::size_t>{0, 1}));
   EXPECT_EQ(members_needed(bag, {"b"}), (std::vector<std::size_t>{1}));
+}
+
+// --- The community RoFormer checkpoints -----------------------------------------
+
+// A file in tests/data/ (DEMUCS_TEST_DATA, set by meson).
+std::string test_data_file(const std::string &name) {
+  const char *folder = g_getenv("DEMUCS_TEST_DATA");
+  return std::string(folder != nullptr ? folder : "tests/data") + "/" + name;
+}
+
+TEST(ModelRegistry, BsRoformer317IsTheViperxCheckpointAndItsConfigurationWhereTheyArePublished) {
+  g_unsetenv(kModelRootEnvVar);
+  const KnownModel &model = *find_known_model("bs_roformer_317");
+  EXPECT_EQ(model.architecture, ModelArchitecture::roformer);
+  EXPECT_EQ(model.sources, std::vector<std::string>{"vocals"});
+  ASSERT_EQ(model.files.size(), 2u) << "the checkpoint, then its YAML configuration";
+  EXPECT_EQ(model.files[0].file_name, "model_bs_roformer_ep_317_sdr_12.9755.ckpt");
+  EXPECT_EQ(model.files[0].url(),
+            "https://github.com/TRvlvr/model_repo/releases/download/all_public_uvr_models/"
+            "model_bs_roformer_ep_317_sdr_12.9755.ckpt");
+  EXPECT_EQ(model.files[0].sha256_prefix, "") << "none published: trusted on first download";
+  EXPECT_EQ(model.files[1].file_name, "model_bs_roformer_ep_317_sdr_12.9755.yaml");
+  EXPECT_EQ(model.files[1].url(),
+            "https://raw.githubusercontent.com/ZFTurbo/Music-Source-Separation-Training/"
+            "ccc011abf7f89dd7922bb2888d48493b575c0289/configs/viperx/model_bs_roformer_ep_317_sdr_12.9755.yaml");
+  EXPECT_EQ(model.weights, (std::vector<std::vector<double>>{{1}})) << "one row: the checkpoint's";
+}
+
+TEST(ModelRegistry, MelRoformerKjComesFromHuggingFace) {
+  g_unsetenv(kModelRootEnvVar);
+  const KnownModel &model = *find_known_model("mel_roformer_kj");
+  EXPECT_EQ(model.files[0].url(),
+            "https://huggingface.co/KimberleyJSN/melbandroformer/resolve/main/MelBandRoformer.ckpt");
+  EXPECT_EQ(model.files[0].file_name, "MelBandRoformer.ckpt");
+  EXPECT_EQ(model.files[1].file_name, "config_vocals_mel_band_roformer_kj.yaml");
+  EXPECT_EQ(find_known_model("bs_roformer_937")->sources, std::vector<std::string>{"other"});
+}
+
+// The configurations are pinned to one commit of the reference repository,
+// whose content the test data holds: their sha256 is the one registered.
+TEST(ModelRegistry, EachRoformerConfigurationsSha256IsThatOfThePinnedFile) {
+  int checked = 0;
+  for (const KnownModel &model : known_models()) {
+    if (model.architecture != ModelArchitecture::roformer) continue;
+    const ModelFile &config = model.files.at(1);
+    SCOPED_TRACE(config.file_name);
+    EXPECT_EQ(config.sha256_prefix.size(), 64u);
+    EXPECT_EQ(file_sha256_hex(test_data_file("roformer/community/" + config.file_name)), config.sha256_prefix);
+    ++checked;
+  }
+  EXPECT_EQ(checked, 4);
+}
+
+TEST(ModelRegistry, TheMirrorVariableReplacesTheCommunityRootsToo) {
+  g_setenv(kModelRootEnvVar, "http://127.0.0.1:9/mirror", TRUE);
+  const KnownModel &model = *find_known_model("bs_roformer_317");
+  EXPECT_EQ(model.files[0].url(),
+            "http://127.0.0.1:9/mirror/TRvlvr/model_repo/releases/download/all_public_uvr_models/"
+            "model_bs_roformer_ep_317_sdr_12.9755.ckpt");
+  g_unsetenv(kModelRootEnvVar);
+}
+
+TEST(ModelRegistry, ARoformerNeedsItsOneCheckpointForItsSource) {
+  const KnownModel &model = *find_known_model("mel_roformer_kj");
+  EXPECT_EQ(members_needed(model, {"vocals"}), (std::vector<std::size_t>{0}));
+  EXPECT_EQ(members_needed(model, {}), (std::vector<std::size_t>{0}));
+  EXPECT_THROW(members_needed(model, {"drums"}), std::invalid_argument);
 }
 
 }  // namespace

@@ -22,7 +22,7 @@ at::Tensor test_signal(int channels, std::int64_t length, std::uint32_t seed) {
   return signal;
 }
 
-at::Tensor run_stream(StreamSeparator& separator, const at::Tensor& mix, std::int64_t max_piece,
+at::Tensor run_stream(AudioSeparator& separator, const at::Tensor& mix, std::int64_t max_piece,
                       std::uint32_t seed) {
   std::mt19937 random(seed);
   std::uniform_int_distribution<std::int64_t> piece_size(1, max_piece);
