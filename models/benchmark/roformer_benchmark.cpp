@@ -6,7 +6,7 @@
 // a models-only build too).
 //
 //   roformer-benchmark --config MODEL.yaml [--threads 2] [--seconds 20,60,120]
-//   roformer-benchmark --config MODEL.yaml --threads 2 --seconds 20 \
+//   roformer-benchmark --config MODEL.yaml --threads 2 --seconds 20
 //       --reference-src DIR [--reference-seconds 20] [--repeats 3] [--python /usr/bin/python3]
 //   roformer-benchmark --config MODEL.yaml --seconds 20 --profile-ops   (per-operator times on stderr)
 //
@@ -26,9 +26,9 @@
 #include "benchmark/roformer_reference_runner.h"
 #include "benchmark/stopwatch.h"
 #include "benchmark/upstream_runner.h"
-#include "loading/roformer_yaml.h"
 #include "network/torch_compat.h"
 #include "roformer/roformer.h"
+#include "roformer/roformer_config_file.h"
 #include "separator/compute_threads.h"
 #include "separator/demix_separator.h"
 
@@ -64,6 +64,15 @@ double current_rss_mib() {
   std::fclose(statm);
   return read == 2 ? static_cast<double>(pages_resident) * static_cast<double>(sysconf(_SC_PAGESIZE)) / (1024.0 * 1024.0)
                    : -1;
+}
+
+// User and system CPU time of this process so far, all threads: on a busy
+// machine it moves less than the wall clock.
+double cpu_seconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  const auto seconds = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
 }
 
 double peak_rss_mib() {
@@ -103,7 +112,9 @@ int run_case(const std::string& config_path, const std::string& input, int threa
   const double load_s = load_time.seconds();
   const double loaded_rss_mib = current_rss_mib();
 
-  demucs::SeparatorOptions options;
+  demucs::DemixOptions options;  // the reference's demix with the YAML's inference settings, batch 1
+  options.chunk_size = config.chunk_size;
+  options.num_overlap = config.num_overlap;
   options.threads = threads;
   demucs::DemixSeparator separator(model, options);
   demucs::benchmark::NoiseWavReader reader(input);
@@ -116,6 +127,7 @@ int run_case(const std::string& config_path, const std::string& input, int threa
     demucs::benchmark::start_op_profile();
   }
   const Stopwatch compute_time;
+  const double start_cpu_s = cpu_seconds();
   std::int64_t produced = 0;
   for (;;) {
     const std::vector<float>& piece = reader.read(reader.rate());
@@ -129,6 +141,7 @@ int run_case(const std::string& config_path, const std::string& input, int threa
   separator.finish();
   produced += separator.pull().size(-1);
   const double compute_s = compute_time.seconds();
+  const double compute_cpu_s = cpu_seconds() - start_cpu_s;
   if (produced != reader.frames()) {
     std::cerr << "error: produced " << produced << " frames for " << reader.frames() << "\n";
     return 1;
@@ -137,9 +150,10 @@ int run_case(const std::string& config_path, const std::string& input, int threa
   std::printf(
       "{\"model_type\": \"%s\", \"parameters\": %lld, \"threads\": %d, \"audio_seconds\": %.3f, "
       "\"load_seconds\": %.3f, \"compute_seconds\": %.3f, \"compute_per_audio_second\": %.4f, "
+      "\"compute_cpu_seconds\": %.3f, "
       "\"forward_calls\": %lld, \"rss_after_load_mib\": %.1f, \"peak_rss_mib\": %.1f}\n",
       demucs::roformer_model_type(config.kind), static_cast<long long>(model->parameter_count()), threads, audio_s,
-      load_s, compute_s, compute_s / audio_s, static_cast<long long>(separator.forward_calls()), loaded_rss_mib,
+      load_s, compute_s, compute_s / audio_s, compute_cpu_s, static_cast<long long>(separator.forward_calls()), loaded_rss_mib,
       peak_rss_mib());
   if (profile_ops) {
     demucs::benchmark::print_op_profile(stderr, 25);
@@ -234,7 +248,7 @@ int run_cases(const Options& options) {
                                        config.samplerate, kNoiseSeed);
     for (double t : options.threads) {
       const int threads = static_cast<int>(t);
-      std::vector<double> ours_s, ours_mib, reference_s, reference_mib;
+      std::vector<double> ours_s, ours_cpu_s, ours_mib, reference_s, reference_cpu_s, reference_mib;
       for (int repeat = 0; repeat < options.repeats; ++repeat) {
         std::string load = load_average();
         const std::string ours = run_ours(self, options, input, threads);
@@ -243,6 +257,7 @@ int run_cases(const Options& options) {
         } else {
           emit("demucs-vocals", repeat, load, ours);
           ours_s.push_back(json_number(ours, "compute_seconds"));
+          ours_cpu_s.push_back(json_number(ours, "compute_cpu_seconds"));
           ours_mib.push_back(json_number(ours, "peak_rss_mib"));
         }
         if (python.empty() || !runs_reference(options, seconds)) {
@@ -257,17 +272,21 @@ int run_cases(const Options& options) {
         // The script's JSON starts with its own "implementation" field: emit gives it.
         emit("reference", repeat, load, reference.substr(reference.find(',') + 1).insert(0, "{"));
         reference_s.push_back(json_number(reference, "compute_seconds"));
+        reference_cpu_s.push_back(json_number(reference, "compute_cpu_seconds"));
         reference_mib.push_back(json_number(reference, "peak_rss_mib"));
       }
       if (!ours_s.empty() && !reference_s.empty()) {
-        char summary[512];
+        char summary[768];
         std::snprintf(summary, sizeof summary,
                       "{\"summary\": true, \"threads\": %d, \"audio_seconds\": %.1f, \"runs\": %zu, "
                       "\"median_ours_s\": %.2f, \"median_reference_s\": %.2f, \"time_ratio_ours_to_reference\": %.3f, "
+                      "\"median_ours_cpu_s\": %.2f, \"median_reference_cpu_s\": %.2f, "
+                      "\"cpu_time_ratio_ours_to_reference\": %.3f, "
                       "\"median_ours_peak_rss_mib\": %.1f, \"median_reference_peak_rss_mib\": %.1f, "
                       "\"peak_rss_ratio_ours_to_reference\": %.3f}",
                       threads, seconds, std::min(ours_s.size(), reference_s.size()), median(ours_s),
-                      median(reference_s), median(ours_s) / median(reference_s), median(ours_mib),
+                      median(reference_s), median(ours_s) / median(reference_s), median(ours_cpu_s),
+                      median(reference_cpu_s), median(ours_cpu_s) / median(reference_cpu_s), median(ours_mib),
                       median(reference_mib), median(ours_mib) / median(reference_mib));
         std::cout << ",\n  " << summary << std::flush;
       }
