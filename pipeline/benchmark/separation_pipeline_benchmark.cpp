@@ -35,9 +35,9 @@
 // for the child processes, which do all the measured work.
 #include "benchmark/child_process.h"
 #include "benchmark/median.h"
+#include "benchmark/noise_wav.h"
 #include "benchmark/stopwatch.h"
 #include "benchmark/upstream_runner.h"
-#include "noise_wav.h"
 
 #include "checkpoint/checkpoint_writer.h"
 #include "demucs_plugin_location.h"

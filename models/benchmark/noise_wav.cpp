@@ -1,4 +1,4 @@
-#include "noise_wav.h"
+#include "benchmark/noise_wav.h"
 
 #include <algorithm>
 #include <cstring>

@@ -1,6 +1,7 @@
-// The benchmark's input audio: stereo Gaussian noise in a 32-bit float WAV
+// The benchmarks' input audio: stereo Gaussian noise in a 32-bit float WAV
 // file (what audioconvert hands demucsvocals, so that the pipeline and the
-// separator alone see the same samples), written and read back in pieces.
+// separator alone see the same samples; what roformer-benchmark hands the
+// reference Python and its own separator), written and read back in pieces.
 #pragma once
 
 #include <cstdint>
