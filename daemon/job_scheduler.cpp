@@ -95,6 +95,8 @@ JobScheduler::~JobScheduler() {
   if (retired_source_) g_source_remove(retired_source_);
   for (auto &entry : running_) {
     entry.second.worker->kill();
+    // This node's own attempt, half-written: of no use to the next one.
+    remove_attempt_folder(entry.second.job.output_path);
     try {
       store_.release(entry.first, settings_.node);
       daemon_log("job %s: stopped by shutdown; queued again, it runs again from the start", entry.first.c_str());

@@ -343,7 +343,7 @@ TEST_F(DaemonApiTest, ADownloadIsReadInPiecesAndAFileThatShrinksCutsItNotTheDaem
   DaemonProcess daemon(data_dir());
   const std::string id = upload_mix(daemon);
   ASSERT_TRUE(wait_for_status(daemon, id, "completed"));
-  const std::string output = data_dir() + "/jobs/" + id + "/output.wav";
+  const std::string output = data_dir() + "/jobs/" + id + "/attempt-1/output.wav";  // its first attempt's folder
   const std::string result = read_file_bytes(output);
   // A range, as players ask for when seeking.
   const HttpResponse range = http_get(daemon.url("download/" + id), {{"Range", "bytes=100-199"}});

@@ -193,7 +193,7 @@ TEST_F(DaemonFaultsTest, AFileThatHidesItsLengthIsStoppedAtTheLimit) {
   const std::string id = upload_as(daemon, liar, "liar.flac");
   ASSERT_TRUE(wait_for_status(daemon, id, "error")) << status_of(daemon, id).body;
   EXPECT_TRUE(contains(status_of(daemon, id).json_string("error_message"), "longer than the limit of 0.25 minutes"));
-  EXPECT_FALSE(g_file_test((data_dir() + "/jobs/" + id + "/output.wav.partial").c_str(), G_FILE_TEST_EXISTS));
+  EXPECT_FALSE(g_file_test((data_dir() + "/jobs/" + id + "/attempt-1/output.wav.partial").c_str(), G_FILE_TEST_EXISTS));
 }
 
 // --- Disks -----------------------------------------------------------------------

@@ -605,7 +605,7 @@ TEST_F(DaemonSecurityTest, AResultTruncatedDuringAnHttpsDownloadCutsItNotTheDaem
   const std::string id = uploaded.json_string("job_id");
   ASSERT_TRUE(wait_for_status(daemon, id, "completed"));
   trust_certificate("");
-  const std::string output = data_dir() + "/jobs/" + id + "/output.wav";
+  const std::string output = data_dir() + "/jobs/" + id + "/attempt-1/output.wav";  // its first attempt's folder
   ASSERT_EQ(truncate(output.c_str(), 1LL << 30), 0);  // 1 GiB, sparse
 
   // A client that reads 1 MiB and stops: openssl s_client into a pipe.

@@ -106,7 +106,7 @@ TEST_F(DaemonWorkerTest, AWorkerCannotReachOtherJobsTheDataFolderOrTheDaemon) {
   DaemonProcess daemon(data_dir(), {}, faulting_launch());
   const std::string done = upload_as(daemon, test_data("mix.wav"), "mix.wav");
   ASSERT_TRUE(wait_for_status(daemon, done, "completed")) << status_of(daemon, done).body;
-  const std::string result = read_file_bytes(data_dir() + "/jobs/" + done + "/output.wav");
+  const std::string result = read_file_bytes(data_dir() + "/jobs/" + done + "/attempt-1/output.wav");
 
   const std::string report = trespass_report(daemon);
   EXPECT_EQ(report, std::string("trespass: other jobs EACCES | file elsewhere EACCES | write in data folder EACCES") +
@@ -115,7 +115,7 @@ TEST_F(DaemonWorkerTest, AWorkerCannotReachOtherJobsTheDataFolderOrTheDaemon) {
                         " | own folder allowed | secrets none");
   EXPECT_FALSE(g_file_test((data_dir() + "/jobs/" + done + "/trespass.txt").c_str(), G_FILE_TEST_EXISTS));
   EXPECT_FALSE(g_file_test((data_dir() + "/trespass.txt").c_str(), G_FILE_TEST_EXISTS));
-  EXPECT_EQ(read_file_bytes(data_dir() + "/jobs/" + done + "/output.wav"), result);
+  EXPECT_EQ(read_file_bytes(data_dir() + "/jobs/" + done + "/attempt-1/output.wav"), result);
   EXPECT_EQ(http_get(daemon.url("download/" + done)).body, result);
   // The sandbox lets real jobs run: another one after it completes.
   const std::string again = upload_as(daemon, test_data("mix.wav"), "mix.wav", {{"stem", "all"}});

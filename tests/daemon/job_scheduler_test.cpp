@@ -5,6 +5,7 @@
 // the cap on attempts; recovery retried while uploads arrive; the lease
 // watchdog's fencing.
 #include "disk_space.h"
+#include "folder_removal.h"
 #include "job_scheduler.h"
 #include "lease_watchdog.h"
 #include "sqlite_job_store.h"
@@ -211,6 +212,7 @@ TEST_F(JobSchedulerTest, RecoveryRetriedWhileAnUploadArrivesLeavesItsFolder) {
   ASSERT_EQ(sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr), SQLITE_OK);
   sqlite3_close(db);
   EXPECT_TRUE(scheduler.recover());
+  wait_for_background_removals();  // leftovers are removed off the main loop
   EXPECT_TRUE(g_file_test((arriving + "/input.wav.partial").c_str(), G_FILE_TEST_IS_REGULAR));
   EXPECT_FALSE(g_file_test(leftover.c_str(), G_FILE_TEST_EXISTS));
 }
