@@ -92,11 +92,15 @@ std::string secrets_in_environment() {
 // Each thing a hostile decoder might try, and what came of it; the test
 // (daemon_worker_test) compares the whole line.
 [[noreturn]] void trespass(const std::string &job_folder) {
-  g_autofree gchar *jobs = g_path_get_dirname(job_folder.c_str());
+  // A job's worker writes in its attempt's folder, jobs/<id>/attempt-<n>/.
+  g_autofree gchar *own_name = g_path_get_basename(job_folder.c_str());
+  g_autofree gchar *attempt_parent = g_path_get_dirname(job_folder.c_str());
+  const std::string job = g_str_has_prefix(own_name, "attempt-") ? std::string(attempt_parent) : job_folder;
+  g_autofree gchar *jobs = g_path_get_dirname(job.c_str());
   g_autofree gchar *data = g_path_get_dirname(jobs);
   const char *planted = g_getenv("DEMUCS_TEST_TRESPASS_FILE");
   const std::string report =
-      "trespass: other jobs " + try_other_jobs(jobs, job_folder) +
+      "trespass: other jobs " + try_other_jobs(jobs, job) +
       " | file elsewhere " + (planted != nullptr ? try_read(planted) : std::string("unset")) +
       " | write in data folder " + try_create(std::string(data) + "/trespass.txt") +
       " | daemon environ " + try_read("/proc/" + std::to_string(getppid()) + "/environ") +

@@ -655,7 +655,7 @@ uiTest('a server with an access token: the page asks once, then works', async ()
     const [download] = await Promise.all([page.waitForEvent('download'), job.locator('.job-download').click()]);
     const saved = fs.readFileSync(await download.path());
     const id = await job.getAttribute('data-job-id');
-    assert.ok(saved.equals(fs.readFileSync(path.join(guarded.folder, 'jobs', id, 'output.wav'))));
+    assert.ok(saved.equals(fs.readFileSync(path.join(guarded.folder, 'jobs', id, 'attempt-1', 'output.wav'))));
     // Without the token or the key, the same URL is closed.
     assert.equal((await fetch(new URL(`download/${id}`, guarded.url))).status, 401);
 
