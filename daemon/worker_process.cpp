@@ -6,6 +6,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstring>
 #include <memory>
@@ -78,8 +79,11 @@ bool WorkerProcess::start(EventCallback on_event, ExitCallback on_exit, std::str
     return false;
   }
   output_ = g_subprocess_get_stdout_pipe(process_);
+  // Until its first report a worker is starting (loading GStreamer, the
+  // plugin and LibTorch), which on a busy machine with several workers
+  // starting at once takes seconds: that is not a stall, but it is bounded.
   if (limits_.stall_seconds > 0)
-    stall_timer_ = g_timeout_add_seconds(static_cast<guint>(limits_.stall_seconds), on_stall, this);
+    stall_timer_ = g_timeout_add_seconds(static_cast<guint>(std::max(limits_.stall_seconds, kStartSeconds)), on_stall, this);
   if (limits_.wall_seconds > 0)
     wall_timer_ = g_timeout_add_seconds(static_cast<guint>(limits_.wall_seconds), on_wall_time, this);
   read_more();
@@ -120,6 +124,7 @@ void WorkerProcess::on_read(GObject *stream, GAsyncResult *result, gpointer data
 }
 
 bool WorkerProcess::handle_line(const std::string &line) {
+  reported_ = true;
   if (stall_timer_) {
     g_source_remove(stall_timer_);
     stall_timer_ = g_timeout_add_seconds(static_cast<guint>(limits_.stall_seconds), on_stall, this);
@@ -197,8 +202,12 @@ WorkerOutcome WorkerProcess::outcome() const {
 gboolean WorkerProcess::on_stall(gpointer data) {
   auto *self = static_cast<WorkerProcess *>(data);
   self->stall_timer_ = 0;
-  self->kill_for("stalled", "the separation made no progress for " + std::to_string(self->limits_.stall_seconds) +
-                                " s and was stopped");
+  if (!self->reported_)
+    self->kill_for("stalled", "the separation process did not start within " +
+                                  std::to_string(std::max(self->limits_.stall_seconds, kStartSeconds)) + " s and was stopped");
+  else
+    self->kill_for("stalled", "the separation made no progress for " + std::to_string(self->limits_.stall_seconds) +
+                                  " s and was stopped");
   return G_SOURCE_REMOVE;
 }
 

@@ -24,7 +24,7 @@ struct WorkerLimits {
   std::int64_t memory_bytes = 0;  ///< address space (RLIMIT_AS); 0: none
   std::int64_t cpu_seconds = 0;   ///< RLIMIT_CPU; 0: none
   std::int64_t file_bytes = 0;    ///< largest file it may write (RLIMIT_FSIZE); 0: none
-  int stall_seconds = 0;          ///< killed after this long without an event; 0: never
+  int stall_seconds = 0;          ///< killed after this long without an event (30 s at least for the first); 0: never
   int wall_seconds = 0;           ///< killed after this long in all; 0: never
 };
 
@@ -70,6 +70,9 @@ class WorkerProcess {
   void kill_for(const char *kind, std::string message);
   WorkerOutcome outcome() const;
 
+  /// The least time a worker has for its first report (it is starting).
+  static constexpr int kStartSeconds = 30;
+
   std::vector<std::string> arguments_;
   WorkerLimits limits_;
   GSubprocess *process_ = nullptr;
@@ -82,6 +85,7 @@ class WorkerProcess {
   EventCallback on_event_;
   ExitCallback on_exit_;
   bool saw_done_ = false;
+  bool reported_ = false;         // a first line came: it has started
   std::string reported_kind_;     // from an "error" event
   std::string reported_message_;
   std::string killed_kind_;       // why we killed it

@@ -167,7 +167,8 @@ TEST_F(DaemonFaultsTest, DeletingARunningJobAnswersAtOnceAndEndsItsWorker) {
         return none;
       },
       5));
-  EXPECT_FALSE(g_file_test(input.c_str(), G_FILE_TEST_EXISTS));
+  // Its folder is removed off the main loop: gone soon, not at once.
+  EXPECT_TRUE(wait_until([&] { return !g_file_test(input.c_str(), G_FILE_TEST_EXISTS); }, 10));
   const std::string next = upload_as(daemon, test_data("mix.wav"), "mix.wav");
   EXPECT_TRUE(wait_for_status(daemon, next, "completed"));
 }
@@ -443,7 +444,8 @@ TEST_F(DaemonFaultsTest, TheFreeSpaceGuardStoppingAJobMidWayEndsItInDiskFullAndT
   EXPECT_FALSE(daemon.pid().empty()) << "the daemon died; its log:\n" << daemon.log();
   EXPECT_EQ(http_get(daemon.url("health")).status, 200u);
   EXPECT_EQ(http_delete(daemon.url("jobs/" + first)).status, 200u);
-  EXPECT_FALSE(g_file_test((data_dir() + "/jobs/" + first).c_str(), G_FILE_TEST_EXISTS));
+  const std::string first_folder = data_dir() + "/jobs/" + first;  // removed in the background
+  EXPECT_TRUE(wait_until([&] { return !g_file_test(first_folder.c_str(), G_FILE_TEST_EXISTS); }, 10));
   EXPECT_FALSE(files_below(data_dir() + "/jobs/" + second).empty());
 }
 
