@@ -83,7 +83,7 @@ bool WorkerProcess::start(EventCallback on_event, ExitCallback on_exit, std::str
   // plugin and LibTorch), which on a busy machine with several workers
   // starting at once takes seconds: that is not a stall, but it is bounded.
   if (limits_.stall_seconds > 0)
-    stall_timer_ = g_timeout_add_seconds(static_cast<guint>(std::max(limits_.stall_seconds, kStartSeconds)), on_stall, this);
+    stall_timer_ = g_timeout_add_seconds(static_cast<guint>(start_seconds()), on_stall, this);
   if (limits_.wall_seconds > 0)
     wall_timer_ = g_timeout_add_seconds(static_cast<guint>(limits_.wall_seconds), on_wall_time, this);
   read_more();
@@ -203,8 +203,8 @@ gboolean WorkerProcess::on_stall(gpointer data) {
   auto *self = static_cast<WorkerProcess *>(data);
   self->stall_timer_ = 0;
   if (!self->reported_)
-    self->kill_for("stalled", "the separation process did not start within " +
-                                  std::to_string(std::max(self->limits_.stall_seconds, kStartSeconds)) + " s and was stopped");
+    self->kill_for("stalled", "the separation process did not start within " + std::to_string(self->start_seconds()) +
+                                  " s and was stopped");
   else
     self->kill_for("stalled", "the separation made no progress for " + std::to_string(self->limits_.stall_seconds) +
                                   " s and was stopped");

@@ -12,6 +12,7 @@
 #include <gio/gio.h>
 #include <json-glib/json-glib.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -72,6 +73,7 @@ class WorkerProcess {
 
   /// The least time a worker has for its first report (it is starting).
   static constexpr int kStartSeconds = 30;
+  int start_seconds() const { return std::max(limits_.stall_seconds, kStartSeconds); }
 
   std::vector<std::string> arguments_;
   WorkerLimits limits_;

@@ -4,11 +4,14 @@
 // its death signal.
 #include "worker_child_setup.h"
 #include "worker_environment.h"
+#include "worker_process.h"
 
 #include <gtest/gtest.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <glib.h>
 
 #include <string>
 #include <vector>
@@ -89,6 +92,31 @@ int worker_child_exit(bool daemon_dies_first) {
 TEST(WorkerChildSetup, AChildWhoseDaemonDiedBeforeItsDeathSignalEnds) {
   EXPECT_EQ(worker_child_exit(true), kOrphanedWorkerExit);
   EXPECT_EQ(worker_child_exit(false), 0) << "with its daemon alive it goes on";
+}
+
+// A worker that takes longer than --stall-timeout to start (loading
+// LibTorch in several workers at once on a busy machine) is not a stall;
+// after its first report the stall timeout applies.
+TEST(WorkerProcess, StartingIsNotAStallButSilenceAfterwardsIs) {
+  WorkerProcess worker({"/bin/sh", "-c", "sleep 2; echo '{\"event\":\"started\"}'; sleep 30"},
+                       WorkerLimits{0, 0, 0, /*stall_seconds=*/1, 0});
+  g_autoptr(GMainLoop) loop = g_main_loop_new(nullptr, FALSE);
+  WorkerOutcome outcome;
+  std::string error;
+  const gint64 start = g_get_monotonic_time();
+  ASSERT_TRUE(worker.start([](JsonObject *) {},
+                           [&](const WorkerOutcome &ended) {
+                             outcome = ended;
+                             g_main_loop_quit(loop);
+                           },
+                           error))
+      << error;
+  g_main_loop_run(loop);
+  const double seconds = (g_get_monotonic_time() - start) / 1e6;
+  EXPECT_EQ(outcome.kind, "stalled");
+  EXPECT_EQ(outcome.message, "the separation made no progress for 1 s and was stopped");
+  EXPECT_GE(seconds, 2.9) << "stopped while it was starting";
+  EXPECT_LT(seconds, 10.0);
 }
 
 }  // namespace
