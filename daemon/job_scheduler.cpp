@@ -2,6 +2,7 @@
 
 #include "daemon_log.h"
 
+#include "access_log.h"
 #include "callback_guard.h"
 #include "folder_removal.h"
 #include "job_file_limit.h"
@@ -174,7 +175,7 @@ bool JobScheduler::recover() {
         const std::int64_t made_before =
             store_.shared() ? g_get_real_time() / G_USEC_PER_SEC - kSharedOrphanAgeSeconds : started_at_;
         if (!changed_before(folder, made_before)) continue;
-        daemon_log("removing %s: no job owns it (an upload cut short)", folder.c_str());
+        daemon_log("removing %s: no job owns it (an upload cut short)", escape_for_log(folder).c_str());
         remove_tree_in_background(folder);
       } else if (!store_.shared()) {
         // Alone on the store, nothing runs yet: what earlier attempts left
