@@ -32,21 +32,23 @@ RotaryEmbedding RotaryEmbedding::load(WeightStore& weights, const std::string& p
   return {weights.take(prefix + "freqs", {dim_head / 2})};
 }
 
-std::pair<at::Tensor, at::Tensor> RotaryEmbedding::angles(std::int64_t length) const {
+std::pair<at::Tensor, at::Tensor> RotaryEmbedding::angles(std::int64_t length, double scale) const {
   const at::Tensor positions = at::arange(length, freqs.options());
   // einsum('n, f -> n f') then each angle twice: pairs (0,1), (2,3), ...
   const at::Tensor angle = at::outer(positions, freqs).repeat_interleave(2, -1);
-  return {angle.cos(), angle.sin()};
+  // rotate_half's sign, (-x2, x1), folded into the sine: -sin for the first of
+  // each pair, +sin for the second.
+  const at::Tensor sign = at::tensor({-1.0, 1.0}, freqs.options()).repeat({freqs.size(0)});
+  return {angle.cos() * scale, angle.sin() * sign * scale};
 }
 
-at::Tensor RotaryEmbedding::rotate(const at::Tensor& t, const at::Tensor& cos, const at::Tensor& sin) {
-  // rotate_half: (x1, x2) pairs -> (-x2, x1).
+at::Tensor RotaryEmbedding::rotate(const at::Tensor& t, const at::Tensor& cos, const at::Tensor& signed_sin) {
+  // rotate_half without its sign: each pair (x1, x2) swapped to (x2, x1).
   auto sizes = t.sizes().vec();
   sizes.back() /= 2;
   sizes.push_back(2);
-  const at::Tensor pairs = t.reshape(sizes);
-  const at::Tensor rotated = at::stack({-pairs.select(-1, 1), pairs.select(-1, 0)}, -1).reshape(t.sizes());
-  return t * cos + rotated * sin;
+  const at::Tensor swapped = t.reshape(sizes).flip(-1).reshape(t.sizes());
+  return at::addcmul(t * cos, swapped, signed_sin);
 }
 
 FeedForward FeedForward::load(WeightStore& weights, const std::string& prefix, std::int64_t dim) {
@@ -88,17 +90,26 @@ at::Tensor RotaryAttention::operator()(const at::Tensor& input) const {
   const std::int64_t batch = x.size(0), length = x.size(1);
   // 'b n (qkv h d) -> qkv b h n d'
   const at::Tensor qkv = at::linear(x, to_qkv).view({batch, length, 3, heads, dim_head}).permute({2, 0, 3, 1, 4});
-  const auto [cos, sin] = rotary.angles(length);
-  const at::Tensor q = RotaryEmbedding::rotate(qkv[0], cos, sin);
-  const at::Tensor k = RotaryEmbedding::rotate(qkv[1], cos, sin);
-  const at::Tensor v = qkv[2];
+  // The attention scale 1/sqrt(dim_head) goes into q's rotation (exact for
+  // the usual power-of-two dim_head), not over the far larger similarity.
   const double scale = 1.0 / std::sqrt(static_cast<double>(dim_head));
+  const auto [q_cos, q_sin] = rotary.angles(length, scale);
+  const auto [k_cos, k_sin] = rotary.angles(length);
+  const at::Tensor q = RotaryEmbedding::rotate(qkv[0], q_cos, q_sin);
+  const at::Tensor k = RotaryEmbedding::rotate(qkv[1], k_cos, k_sin);
+  const at::Tensor v = qkv[2];
   at::Tensor out = at::empty({batch, heads, length, dim_head}, q.options());
-  const std::int64_t slice = sequences_per_slice(heads, length);
+  const std::int64_t slice = std::min(batch, sequences_per_slice(heads, length));
+  // One similarity buffer for every slice, softmax in place: no fresh 64 MiB
+  // (page faults, zeroing) per slice.
+  at::Tensor similarity = at::empty({slice, heads, length, length}, q.options());
   for (std::int64_t start = 0; start < batch; start += slice) {
     const std::int64_t end = std::min(batch, start + slice);
-    const at::Tensor similarity = at::matmul(q.slice(0, start, end), k.slice(0, start, end).transpose(-1, -2)) * scale;
-    out.slice(0, start, end).copy_(at::matmul(similarity.softmax(-1), v.slice(0, start, end)));
+    at::Tensor weights = similarity.narrow(0, 0, end - start);
+    at::matmul_out(weights, q.slice(0, start, end), k.slice(0, start, end).transpose(-1, -2));
+    at::_softmax_out(weights, weights, -1, /*half_to_float=*/false);
+    at::Tensor out_slice = out.slice(0, start, end);
+    at::matmul_out(out_slice, weights, v.slice(0, start, end));
   }
   const at::Tensor gates = to_gates(x).permute({0, 2, 1}).unsqueeze(-1).sigmoid();  // (b, h, n, 1)
   out = (out * gates).permute({0, 2, 1, 3}).reshape({batch, length, heads * dim_head});

@@ -40,10 +40,11 @@ struct RotaryEmbedding {
   at::Tensor freqs;  // (dim_head / 2,), from the checkpoint
 
   static RotaryEmbedding load(WeightStore& weights, const std::string& prefix, std::int64_t dim_head);
-  // cos and sin of positions 0..length-1, each (length, dim_head).
-  std::pair<at::Tensor, at::Tensor> angles(std::int64_t length) const;
-  // t: (..., length, dim_head).
-  static at::Tensor rotate(const at::Tensor& t, const at::Tensor& cos, const at::Tensor& sin);
+  // cos and signed sin (-sin, +sin per pair) of positions 0..length-1, each
+  // (length, dim_head) and multiplied by scale.
+  std::pair<at::Tensor, at::Tensor> angles(std::int64_t length, double scale = 1.0) const;
+  // t: (..., length, dim_head); t * cos + rotate_half(t) * sin, scaled as the angles are.
+  static at::Tensor rotate(const at::Tensor& t, const at::Tensor& cos, const at::Tensor& signed_sin);
 };
 
 // RMSNorm, Linear(dim, dim*4), exact GELU, Linear(dim*4, dim).
