@@ -48,7 +48,10 @@ at::Tensor RotaryEmbedding::rotate(const at::Tensor& t, const at::Tensor& cos, c
   sizes.back() /= 2;
   sizes.push_back(2);
   const at::Tensor swapped = t.reshape(sizes).flip(-1).reshape(t.sizes());
-  return at::addcmul(t * cos, swapped, signed_sin);
+  // In t's dtype: under autocast t is the linear's bf16/fp16, and the
+  // attention's out= products (which autocast does not cast) need q, k and v
+  // in one dtype.
+  return at::addcmul(t * cos.to(t.scalar_type()), swapped, signed_sin.to(t.scalar_type()));
 }
 
 FeedForward FeedForward::load(WeightStore& weights, const std::string& prefix, std::int64_t dim) {
