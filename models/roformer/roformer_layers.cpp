@@ -32,14 +32,14 @@ RotaryEmbedding RotaryEmbedding::load(WeightStore& weights, const std::string& p
   return {weights.take(prefix + "freqs", {dim_head / 2})};
 }
 
-std::pair<at::Tensor, at::Tensor> RotaryEmbedding::angles(std::int64_t length, double scale) const {
+std::pair<at::Tensor, at::Tensor> RotaryEmbedding::angles(std::int64_t length) const {
   const at::Tensor positions = at::arange(length, freqs.options());
   // einsum('n, f -> n f') then each angle twice: pairs (0,1), (2,3), ...
   const at::Tensor angle = at::outer(positions, freqs).repeat_interleave(2, -1);
   // rotate_half's sign, (-x2, x1), folded into the sine: -sin for the first of
   // each pair, +sin for the second.
   const at::Tensor sign = at::tensor({-1.0, 1.0}, freqs.options()).repeat({freqs.size(0)});
-  return {angle.cos() * scale, angle.sin() * sign * scale};
+  return {angle.cos(), angle.sin() * sign};
 }
 
 at::Tensor RotaryEmbedding::rotate(const at::Tensor& t, const at::Tensor& cos, const at::Tensor& signed_sin) {
@@ -96,10 +96,9 @@ at::Tensor RotaryAttention::operator()(const at::Tensor& input) const {
   // The attention scale 1/sqrt(dim_head) goes into q's rotation (exact for
   // the usual power-of-two dim_head), not over the far larger similarity.
   const double scale = 1.0 / std::sqrt(static_cast<double>(dim_head));
-  const auto [q_cos, q_sin] = rotary.angles(length, scale);
-  const auto [k_cos, k_sin] = rotary.angles(length);
-  const at::Tensor q = RotaryEmbedding::rotate(qkv[0], q_cos, q_sin);
-  const at::Tensor k = RotaryEmbedding::rotate(qkv[1], k_cos, k_sin);
+  const auto [cos, signed_sin] = rotary.angles(length);
+  const at::Tensor q = RotaryEmbedding::rotate(qkv[0], cos * scale, signed_sin * scale);
+  const at::Tensor k = RotaryEmbedding::rotate(qkv[1], cos, signed_sin);
   const at::Tensor v = qkv[2];
   at::Tensor out = at::empty({batch, heads, length, dim_head}, q.options());
   const std::int64_t slice = std::min(batch, sequences_per_slice(heads, length));

@@ -41,10 +41,10 @@ struct RotaryEmbedding {
 
   static RotaryEmbedding load(WeightStore& weights, const std::string& prefix, std::int64_t dim_head);
   // cos and signed sin (-sin, +sin per pair) of positions 0..length-1, each
-  // (length, dim_head) and multiplied by scale.
-  std::pair<at::Tensor, at::Tensor> angles(std::int64_t length, double scale = 1.0) const;
-  // t: (..., length, dim_head); t * cos + rotate_half(t) * sin, scaled as the
-  // angles are, in t's dtype.
+  // (length, dim_head).
+  std::pair<at::Tensor, at::Tensor> angles(std::int64_t length) const;
+  // t: (..., length, dim_head); t * cos + rotate_half(t) * sin (both factors
+  // may carry a scale), in t's dtype.
   static at::Tensor rotate(const at::Tensor& t, const at::Tensor& cos, const at::Tensor& signed_sin);
 };
 
