@@ -34,6 +34,17 @@ void set_environment(GSubprocessLauncher *launcher) {
   g_subprocess_launcher_set_environ(launcher, const_cast<gchar **>(pointers.data()));
 }
 
+// A limit timer that never fires before `seconds` have passed: the stop
+// message states the limit. g_timeout_add_seconds may fire up to a quarter
+// of a second early (it rounds to whole seconds to group wake-ups), so the
+// timer counts milliseconds, save past 49 days where that cannot be counted
+// and a quarter second does not matter.
+guint add_limit_timer(int seconds, GSourceFunc callback, gpointer data) {
+  const guint64 milliseconds = static_cast<guint64>(seconds) * 1000;
+  if (milliseconds <= G_MAXUINT) return g_timeout_add(static_cast<guint>(milliseconds), callback, data);
+  return g_timeout_add_seconds(static_cast<guint>(seconds), callback, data);
+}
+
 }  // namespace
 
 std::string current_program_path() {
@@ -83,9 +94,9 @@ bool WorkerProcess::start(EventCallback on_event, ExitCallback on_exit, std::str
   // plugin and LibTorch), which on a busy machine with several workers
   // starting at once takes seconds: that is not a stall, but it is bounded.
   if (limits_.stall_seconds > 0)
-    stall_timer_ = g_timeout_add_seconds(static_cast<guint>(start_seconds()), on_stall, this);
+    stall_timer_ = add_limit_timer(start_seconds(), on_stall, this);
   if (limits_.wall_seconds > 0)
-    wall_timer_ = g_timeout_add_seconds(static_cast<guint>(limits_.wall_seconds), on_wall_time, this);
+    wall_timer_ = add_limit_timer(limits_.wall_seconds, on_wall_time, this);
   read_more();
   return true;
 }
@@ -127,7 +138,7 @@ bool WorkerProcess::handle_line(const std::string &line) {
   reported_ = true;
   if (stall_timer_) {
     g_source_remove(stall_timer_);
-    stall_timer_ = g_timeout_add_seconds(static_cast<guint>(limits_.stall_seconds), on_stall, this);
+    stall_timer_ = add_limit_timer(limits_.stall_seconds, on_stall, this);
   }
   JsonObject *event = parse_worker_event(line);
   if (event == nullptr) return true;

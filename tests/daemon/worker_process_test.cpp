@@ -115,7 +115,7 @@ TEST(WorkerProcess, StartingIsNotAStallButSilenceAfterwardsIs) {
   const double seconds = (g_get_monotonic_time() - start) / 1e6;
   EXPECT_EQ(outcome.kind, "stalled");
   EXPECT_EQ(outcome.message, "the separation made no progress for 1 s and was stopped");
-  EXPECT_GE(seconds, 2.9) << "stopped while it was starting";
+  EXPECT_GE(seconds, 3.0) << "stopped while it was starting, or its stall timer fired early";
   EXPECT_LT(seconds, 10.0);
 }
 
