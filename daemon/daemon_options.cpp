@@ -67,8 +67,8 @@ const OptionSpec kOptions[] = {
     {"idle-timeout", &DaemonOptions::idle_timeout, "SECONDS",
      "Close a connection that sends or takes no byte for this long (default 30)", 1, 3600},
     {"header-timeout", &DaemonOptions::header_timeout, "SECONDS",
-     "A request's headers must arrive within this long of its first byte, or it gets 408 and is closed "
-     "(default 10)",
+     "A request's headers must arrive within this long of its first byte, or it gets 408 and is closed; "
+     "with HTTPS, a connection's TLS handshake must be done within this long too (default 10)",
      1, 3600},
     {"request-timeout", &DaemonOptions::request_timeout, "SECONDS",
      "A whole request must arrive within this long, plus one second per --min-upload-rate KiB of body received "

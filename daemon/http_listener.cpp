@@ -32,8 +32,16 @@ void close_socket(GSocket *socket) {
 
 }  // namespace
 
+// One TLS handshake under way. It outlives the listener when the listener
+// goes first (then `listener` is null): the handshake's callback frees it.
+struct HttpListener::Handshake {
+  HttpListener *listener;
+  GCancellable *cancellable;
+  guint deadline;
+};
+
 HttpListener::HttpListener(SoupServer *server, const ListenerSettings &settings)
-    : server_(server), settings_(settings), handshakes_(g_cancellable_new()), deadlines_(server, settings.deadlines) {
+    : server_(server), settings_(settings), deadlines_(server, settings.deadlines) {
   if (settings.certificate) certificate_ = G_TLS_CERTIFICATE(g_object_ref(settings.certificate));
   settings_.certificate = nullptr;
 }
@@ -44,8 +52,11 @@ HttpListener::~HttpListener() {
     g_source_unref(incoming_);
   }
   if (resume_source_) g_source_remove(resume_source_);
-  g_cancellable_cancel(handshakes_);
-  g_object_unref(handshakes_);
+  for (Handshake *handshake : handshakes_) {
+    handshake->listener = nullptr;
+    if (handshake->deadline) g_source_remove(handshake->deadline);
+    g_cancellable_cancel(handshake->cancellable);
+  }
   for (GObject *connection : connections_) g_object_weak_unref(connection, on_connection_gone, this);
   if (socket_) close_socket(socket_);
   g_clear_object(&certificate_);
@@ -160,18 +171,41 @@ void HttpListener::hand_over(GSocket *client) {
     g_error_free(error);
     return;
   }
-  // The handshake's reads and writes honour the socket's idle timeout.
-  g_tls_connection_handshake_async(G_TLS_CONNECTION(tls), G_PRIORITY_DEFAULT, handshakes_, on_handshake_done, this);
+  // The handshake's reads and writes honour the socket's idle timeout; all
+  // of it must be done within the header deadline.
+  auto *handshake = new Handshake{this, g_cancellable_new(), 0};
+  handshake->deadline = g_timeout_add(static_cast<guint>(settings_.deadlines.header_timeout_seconds) * 1000u,
+                                      on_handshake_deadline, handshake);
+  handshakes_.insert(handshake);
+  g_tls_connection_handshake_async(G_TLS_CONNECTION(tls), G_PRIORITY_DEFAULT, handshake->cancellable,
+                                   on_handshake_done, handshake);
+}
+
+gboolean HttpListener::on_handshake_deadline(gpointer data) {
+  auto *handshake = static_cast<Handshake *>(data);
+  handshake->deadline = 0;
+  g_cancellable_cancel(handshake->cancellable);  // on_handshake_done closes the connection
+  return G_SOURCE_REMOVE;
 }
 
 void HttpListener::on_handshake_done(GObject *source, GAsyncResult *result, gpointer data) {
+  auto *handshake = static_cast<Handshake *>(data);
+  HttpListener *self = handshake->listener;
+  if (self != nullptr) {
+    self->handshakes_.erase(handshake);
+    if (handshake->deadline) g_source_remove(handshake->deadline);
+  }
+  g_object_unref(handshake->cancellable);
+  delete handshake;
+
   GTlsConnection *tls = G_TLS_CONNECTION(source);
   GError *error = nullptr;
   const bool done = g_tls_connection_handshake_finish(tls, result, &error);
-  if (!done) {
-    // Cancelled: the listener is gone. Otherwise a client that is not
-    // speaking TLS, or that gave up: nothing to log for each.
-    g_error_free(error);
+  if (!done || self == nullptr) {
+    // Cancelled: past the deadline, or the listener is gone. Otherwise a
+    // client that is not speaking TLS, or that gave up: nothing to log for
+    // each.
+    g_clear_error(&error);
     GIOStream *base = nullptr;
     g_object_get(tls, "base-io-stream", &base, nullptr);
     g_io_stream_close(base, nullptr, nullptr);  // no close_notify to a client that may not read it
@@ -179,7 +213,6 @@ void HttpListener::on_handshake_done(GObject *source, GAsyncResult *result, gpoi
     g_object_unref(tls);
     return;
   }
-  auto *self = static_cast<HttpListener *>(data);
   GIOStream *base = nullptr;
   g_object_get(tls, "base-io-stream", &base, nullptr);
   self->give_to_server(G_IO_STREAM(tls), G_SOCKET_CONNECTION(base));

@@ -14,7 +14,9 @@
 //   (request_deadline.h), so that clients that trickle cannot hold
 //   connections either.
 // - HTTPS: with a certificate, each connection is a TLS server connection
-//   whose handshake is done here before libsoup sees the stream.
+//   whose handshake is done here before libsoup sees the stream. The
+//   handshake, too, must be done within the header deadline: a client that
+//   trickles its ClientHello a byte at a time never reaches the idle timeout.
 //
 // Accepted connections go to the SoupServer with soup_server_accept_iostream.
 #pragma once
@@ -55,7 +57,9 @@ class HttpListener {
   static gboolean on_incoming(GSocket *, GIOCondition, gpointer self);
   static gboolean on_resume(gpointer self);
   static void on_connection_gone(gpointer self, GObject *connection);
-  static void on_handshake_done(GObject *tls, GAsyncResult *result, gpointer self);
+  struct Handshake;
+  static void on_handshake_done(GObject *tls, GAsyncResult *result, gpointer handshake);
+  static gboolean on_handshake_deadline(gpointer handshake);
 
   void watch();
   void accept_waiting();
@@ -70,8 +74,8 @@ class HttpListener {
   GSocket *socket_ = nullptr;
   GSource *incoming_ = nullptr;
   guint resume_source_ = 0;
-  GCancellable *handshakes_ = nullptr;  // cancelled when the listener goes
-  std::set<GObject *> connections_;     // weakly referenced GSocketConnections
+  std::set<Handshake *> handshakes_;  // under way; cancelled when the listener goes
+  std::set<GObject *> connections_;   // weakly referenced GSocketConnections
   gint64 last_refusal_log_ = 0;
   RequestDeadlines deadlines_;
 };

@@ -23,6 +23,7 @@
 #include <memory>
 #include <regex>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace demucs::testing {
@@ -56,6 +57,24 @@ class DaemonSecurityTest : public ::testing::Test {
                               const Headers &headers = {}) {
     return wait_until(
         [&] { return http_get(daemon.url("status/" + id), headers).json_string("status") == status; }, kJobSeconds);
+  }
+
+  // A self-signed certificate for localhost and its key, made by openssl
+  // in the scratch folder: {certificate, key}; empty paths if openssl failed.
+  std::pair<std::string, std::string> make_certificate() const {
+    const std::string certificate = scratch_.file("cert.pem"), key = scratch_.file("key.pem");
+    const std::string command = "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost -keyout " +
+                                key + " -out " + certificate;
+    gint status = 0;
+    gchar *errors = nullptr;
+    const bool ran = g_spawn_command_line_sync(command.c_str(), nullptr, &errors, &status, nullptr);
+    const std::string openssl_errors = errors ? errors : "";
+    g_free(errors);
+    if (!ran || !g_spawn_check_wait_status(status, nullptr)) {
+      ADD_FAILURE() << "openssl could not make a certificate: " << openssl_errors;
+      return {};
+    }
+    return {certificate, key};
   }
 
   // A WAV of the fixture mix repeated `times` times (a longer job).
@@ -553,17 +572,8 @@ TEST_F(DaemonSecurityTest, UploadsInFlightAndEventStreamsAreCapped) {
 // --- TLS, answers and logs ---------------------------------------------------------
 
 TEST_F(DaemonSecurityTest, HttpsUploadAndDownload) {
-  const std::string certificate = scratch_.file("cert.pem"), key = scratch_.file("key.pem");
-  const std::string command = "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost -keyout " +
-                              key + " -out " + certificate;
-  gint status = 0;
-  gchar *output = nullptr, *errors = nullptr;
-  ASSERT_TRUE(g_spawn_command_line_sync(command.c_str(), &output, &errors, &status, nullptr));
-  const std::string openssl_errors = errors ? errors : "";
-  g_free(output);
-  g_free(errors);
-  ASSERT_TRUE(g_spawn_check_wait_status(status, nullptr)) << "openssl could not make a certificate: " << openssl_errors;
-
+  const auto [certificate, key] = make_certificate();
+  ASSERT_FALSE(certificate.empty());
   DaemonProcess daemon(data_dir(), {"--tls-cert", certificate, "--tls-key", key});
   ASSERT_EQ(daemon.url().rfind("https://", 0), 0u) << daemon.url();
   // An unknown certificate is not trusted...
@@ -585,18 +595,41 @@ TEST_F(DaemonSecurityTest, HttpsUploadAndDownload) {
   trust_certificate("");
 }
 
+// A client that trickles its TLS ClientHello a byte at a time never reaches
+// the idle timeout; without a deadline for the whole handshake, such
+// clients would fill --max-connections before any request is read.
+TEST_F(DaemonSecurityTest, ATlsHandshakeThatTricklesIsCutAtTheHeaderDeadline) {
+  const auto [certificate, key] = make_certificate();
+  ASSERT_FALSE(certificate.empty());
+  DaemonProcess daemon(data_dir(),
+                       {"--tls-cert", certificate, "--tls-key", key, "--header-timeout", "2", "--idle-timeout", "30"});
+  RawConnection trickle(daemon.port());
+  ASSERT_TRUE(trickle.connected());
+  // A TLS record header announcing a 512-byte handshake record, then its
+  // bytes one each 250 ms (128 s to send it all), for 8 s at most.
+  trickle.send(std::string("\x16\x03\x01\x02\x00", 5));
+  const gint64 start = g_get_monotonic_time();
+  bool closed = false;
+  while (!closed && g_get_monotonic_time() - start < 8 * G_USEC_PER_SEC)
+    closed = !trickle.send(std::string(1, '\x01')) || trickle.closed_within(0.25);
+  const double seconds = (g_get_monotonic_time() - start) / 1e6;
+  EXPECT_TRUE(closed) << "still open after " << seconds << " s";
+  std::printf("[ measured ] a trickling TLS handshake closed after %.2f s\n", seconds);
+  EXPECT_GT(seconds, 1.5);
+  EXPECT_LT(seconds, 6.0);
+  // The daemon goes on serving HTTPS.
+  trust_certificate(certificate);
+  EXPECT_TRUE(wait_until([&] { return http_get(daemon.url("health")).status == 200u; }, 30));
+  trust_certificate("");
+}
+
 // Over HTTPS the daemon itself reads a download's bytes (to encrypt them): a
 // mapped result truncated under it (another node's DELETE or expiry on a
 // shared folder) was SIGBUS for the whole daemon. Read in pieces, the one
 // download is cut.
 TEST_F(DaemonSecurityTest, AResultTruncatedDuringAnHttpsDownloadCutsItNotTheDaemon) {
-  const std::string certificate = scratch_.file("cert.pem"), key = scratch_.file("key.pem");
-  gint status = 0;
-  ASSERT_TRUE(g_spawn_command_line_sync(("openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost "
-                                         "-keyout " + key + " -out " + certificate)
-                                            .c_str(),
-                                        nullptr, nullptr, &status, nullptr));
-  ASSERT_TRUE(g_spawn_check_wait_status(status, nullptr));
+  const auto [certificate, key] = make_certificate();
+  ASSERT_FALSE(certificate.empty());
   DaemonProcess daemon(data_dir(), {"--tls-cert", certificate, "--tls-key", key});
   trust_certificate(certificate);
   ASSERT_TRUE(model_ready(daemon));
