@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
+#include <memory>
 #include <string>
 
 namespace demucs {
@@ -32,12 +33,21 @@ void close_socket(GSocket *socket) {
 
 }  // namespace
 
-// One TLS handshake under way. It outlives the listener when the listener
-// goes first (then `listener` is null): the handshake's callback frees it.
+// One TLS handshake under way, owned by its callback (on_handshake_done),
+// which always runs: it outlives the listener when the listener goes first
+// (then `listener` is null and the handshake cancelled).
 struct HttpListener::Handshake {
+  explicit Handshake(HttpListener *owner) : listener(owner) {}
+  ~Handshake() {
+    if (deadline) g_source_remove(deadline);
+    g_object_unref(cancellable);
+  }
+  Handshake(const Handshake &) = delete;
+  Handshake &operator=(const Handshake &) = delete;
+
   HttpListener *listener;
-  GCancellable *cancellable;
-  guint deadline;
+  GCancellable *cancellable = g_cancellable_new();
+  guint deadline = 0;  // the header-deadline timer, until it fires
 };
 
 HttpListener::HttpListener(SoupServer *server, const ListenerSettings &settings)
@@ -54,7 +64,6 @@ HttpListener::~HttpListener() {
   if (resume_source_) g_source_remove(resume_source_);
   for (Handshake *handshake : handshakes_) {
     handshake->listener = nullptr;
-    if (handshake->deadline) g_source_remove(handshake->deadline);
     g_cancellable_cancel(handshake->cancellable);
   }
   for (GObject *connection : connections_) g_object_weak_unref(connection, on_connection_gone, this);
@@ -173,7 +182,7 @@ void HttpListener::hand_over(GSocket *client) {
   }
   // The handshake's reads and writes honour the socket's idle timeout; all
   // of it must be done within the header deadline.
-  auto *handshake = new Handshake{this, g_cancellable_new(), 0};
+  auto *handshake = new Handshake(this);
   handshake->deadline = g_timeout_add(static_cast<guint>(settings_.deadlines.header_timeout_seconds) * 1000u,
                                       on_handshake_deadline, handshake);
   handshakes_.insert(handshake);
@@ -189,33 +198,22 @@ gboolean HttpListener::on_handshake_deadline(gpointer data) {
 }
 
 void HttpListener::on_handshake_done(GObject *source, GAsyncResult *result, gpointer data) {
-  auto *handshake = static_cast<Handshake *>(data);
+  const std::unique_ptr<Handshake> handshake(static_cast<Handshake *>(data));
   HttpListener *self = handshake->listener;
-  if (self != nullptr) {
-    self->handshakes_.erase(handshake);
-    if (handshake->deadline) g_source_remove(handshake->deadline);
-  }
-  g_object_unref(handshake->cancellable);
-  delete handshake;
+  if (self != nullptr) self->handshakes_.erase(handshake.get());
 
   GTlsConnection *tls = G_TLS_CONNECTION(source);
   GError *error = nullptr;
   const bool done = g_tls_connection_handshake_finish(tls, result, &error);
-  if (!done || self == nullptr) {
-    // Cancelled: past the deadline, or the listener is gone. Otherwise a
-    // client that is not speaking TLS, or that gave up: nothing to log for
-    // each.
-    g_clear_error(&error);
-    GIOStream *base = nullptr;
-    g_object_get(tls, "base-io-stream", &base, nullptr);
-    g_io_stream_close(base, nullptr, nullptr);  // no close_notify to a client that may not read it
-    g_object_unref(base);
-    g_object_unref(tls);
-    return;
-  }
+  // Not done: cancelled (past the deadline, or the listener is gone), or a
+  // client that is not speaking TLS, or that gave up: nothing to log for each.
+  g_clear_error(&error);
   GIOStream *base = nullptr;
   g_object_get(tls, "base-io-stream", &base, nullptr);
-  self->give_to_server(G_IO_STREAM(tls), G_SOCKET_CONNECTION(base));
+  if (done && self != nullptr)
+    self->give_to_server(G_IO_STREAM(tls), G_SOCKET_CONNECTION(base));
+  else
+    g_io_stream_close(base, nullptr, nullptr);  // no close_notify to a client that may not read it
   g_object_unref(base);
   g_object_unref(tls);
 }
